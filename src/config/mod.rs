@@ -1,0 +1,103 @@
+//! The network configuration pipeline (reference: docs/configuration.md):
+//!
+//! files ─[load]→ values ─[raw::blocks + interpolate]→ blocks ─[raw::extract,
+//! merge]→ one raw config ─[validate]→ typed ─[enrich]→ [`Network`]
+//!
+//! It is pure: nothing here touches the network or the engine (it only
+//! reads the files and checks `/sys/module/openvswitch`). Every problem found
+//! is collected into [`ConfigErrors`], each naming file, path and value.
+
+pub mod enrich;
+pub mod errors;
+pub mod graph;
+pub mod instance;
+pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod model;
+pub mod parse;
+pub mod raw;
+pub mod show;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+use crate::cli::ConfigArgs;
+
+pub use enrich::Settings;
+pub use errors::{ConfigError, ConfigErrors, Origin};
+pub use instance::{OffsetError, outer_dev_name};
+pub use interpolate::{Env, ProcessEnv};
+pub use model::{Base, Command, CommandLine, Link, Network, Target};
+pub use raw::FileKind;
+
+/// Load the config the CLI flags name, with the process environment and the
+/// running kernel.
+pub fn load(args: &ConfigArgs) -> Result<Network, ConfigErrors> {
+    load_with(&sources(args), &Settings::from_args(args), &ProcessEnv)
+}
+
+/// The files to read, in merge order: compose files, then network files.
+pub fn sources(args: &ConfigArgs) -> Vec<(PathBuf, FileKind)> {
+    args.compose_files
+        .iter()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| (p.clone(), FileKind::Compose))
+        .chain(
+            args.network_files
+                .iter()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| (p.clone(), FileKind::Network)),
+        )
+        .collect()
+}
+
+/// The whole pipeline with explicit inputs (tests and benchmarks).
+pub fn load_with(
+    files: &[(PathBuf, FileKind)],
+    settings: &Settings,
+    env: &dyn Env,
+) -> Result<Network, ConfigErrors> {
+    let mut diag = errors::Diag::default();
+    if files.is_empty() {
+        diag.err(
+            &Origin::new("command line".into(), ""),
+            "no config: give --compose-file or --network-file",
+        );
+    }
+    let mut loaded = vec![];
+    for (path, kind) in files {
+        match load::load_file(path) {
+            Ok(f) => loaded.push((f, *kind)),
+            Err(e) => diag.push(e),
+        }
+    }
+    process(&loaded, settings, env, diag)
+}
+
+/// Everything after reading the files.
+pub fn process(
+    files: &[(load::LoadedFile, FileKind)],
+    settings: &Settings,
+    env: &dyn Env,
+    mut diag: errors::Diag,
+) -> Result<Network, ConfigErrors> {
+    let mut merger = merge::Merger::default();
+    for (file, kind) in files {
+        for mut block in raw::blocks(file, *kind, &mut diag) {
+            interpolate::interpolate_tree(&mut block.value, &block.at, env, &mut diag);
+            merger.add(raw::extract(&block, &mut diag));
+        }
+    }
+    let raw = merger.finish();
+    let typed = validate::validate(&raw, &mut diag);
+    let network = enrich::enrich(typed, settings, &mut diag);
+    if diag.is_empty() {
+        Ok(network)
+    } else {
+        Err(ConfigErrors(diag.errors))
+    }
+}

@@ -1,0 +1,218 @@
+//! The real binary: `--show-config`, `--check` and `graph` on fixtures.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+mod common;
+
+fn fixture(p: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(p)
+        .display()
+        .to_string()
+}
+
+fn conlink(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conlink"))
+        .args(args)
+        .env_remove("CONLINK_BRIDGE_MODE")
+        .env_remove("CONLINK_TEST_SURELY_UNSET")
+        .output()
+        .expect("run conlink")
+}
+
+#[test]
+fn show_config_prints_the_2x_shape() {
+    let out = conlink(&[
+        "--show-config",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let keys: Vec<_> = v["bridges"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["s1", "s2", "s3"]);
+    assert_eq!(v["bridges"]["s3"]["mode"], "patch");
+    let node2 = &v["services"]["node2"]["links"][0];
+    assert_eq!(node2["ip"], "10.100.2.2/24");
+    assert_eq!(node2["dev"], "eth0");
+    assert_eq!(node2["type"], "veth");
+    assert_eq!(node2["mtu"], 65535);
+    assert_eq!(node2["bridge"]["bridge"], "s2");
+    assert!(node2["mac"].as_str().unwrap().starts_with("c2:"));
+    assert_eq!(v["services"]["r0"]["links"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["services"]["r0"]["commands"][0]["command"],
+        "sysctl -w net.ipv4.ip_forward=1"
+    );
+    assert_eq!(
+        v["containers"]["standalone"]["commands"][0]["command"],
+        "ip addr"
+    );
+    assert!(v["tunnels"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn show_config_takes_colon_lists_and_default_flags() {
+    let files = format!(
+        "{}:{}",
+        fixture("scaling/network.yaml"),
+        fixture("json/network.json")
+    );
+    let out = conlink(&[
+        "--show-config",
+        "--network-file",
+        &files,
+        "--default-mtu",
+        "9000",
+        "--keep-veth-offload",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let l = &v["services"]["node"]["links"][0];
+    assert_eq!(l["mtu"], 9000);
+    assert!(
+        l.get("ethtool").is_none(),
+        "no tx off with --keep-veth-offload"
+    );
+    assert_eq!(v["tunnels"][0]["dev"], "geneve-1001");
+    assert_eq!(v["containers"]["jc"]["links"][0]["ip"], "10.8.0.1/24");
+}
+
+#[test]
+fn check_prints_a_summary() {
+    let out = conlink(&[
+        "--check",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "6 links on 4 services/containers, 3 bridges, 0 tunnels, 2 commands"
+    );
+}
+
+/// Each invalid fixture exits 2 and names every expected error (listed one
+/// path per line in the `.errors` file beside it), and no other.
+#[test]
+fn check_reports_all_errors_of_invalid_fixtures() {
+    for name in [
+        "links",
+        "values",
+        "bridges-tunnels-commands",
+        "compose",
+        "syntax",
+    ] {
+        let file = fixture(&format!("invalid/{name}.yaml"));
+        let flag = if name == "compose" {
+            "--compose-file"
+        } else {
+            "--network-file"
+        };
+        let out = conlink(&["--check", flag, &file]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
+        let expected = std::fs::read_to_string(fixture(&format!("invalid/{name}.errors"))).unwrap();
+        let expected: Vec<&str> = expected.lines().filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("  {file}: ")))
+            .collect();
+        assert_eq!(lines.len(), expected.len(), "{name}:\n{stderr}");
+        for path in &expected {
+            let want = if *path == "(root)" {
+                format!("  {file}: invalid YAML")
+            } else {
+                format!("  {file}: {path}: ")
+            };
+            assert!(
+                lines.iter().any(|l| l.starts_with(&want)),
+                "{name}: no error at {path}:\n{stderr}"
+            );
+        }
+        let n = expected.len();
+        assert!(
+            stderr.contains(&format!("has {n} error")),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn missing_files_and_no_files_are_config_errors() {
+    let out = conlink(&["--check", "--network-file", "/nonexistent/net.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/net.yaml: cannot read file")
+    );
+    let out = conlink(&["--check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --compose-file or --network-file"));
+}
+
+#[test]
+fn graph_writes_dot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("topo.dot");
+    let out = conlink(&[
+        "graph",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dot = std::fs::read_to_string(&out_file).unwrap();
+    assert!(dot.starts_with("graph conlink {"));
+    assert!(dot.contains("\"service:node2:eth0\" -- \"bridge:s2\""));
+}
+
+#[test]
+fn graph_renders_svg_when_dot_is_installed() {
+    if which::which("dot").is_err() {
+        common::skip(
+            "graph_renders_svg_when_dot_is_installed",
+            "Graphviz `dot` is not installed",
+        );
+        let out = conlink(&[
+            "graph",
+            "--format",
+            "svg",
+            "--compose-file",
+            &fixture("embedded/compose.yaml"),
+        ]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs Graphviz's `dot`"));
+        return;
+    }
+    let out = conlink(&[
+        "graph",
+        "--format",
+        "svg",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = String::from_utf8_lossy(&out.stdout);
+    assert!(svg.contains("<svg"), "{svg}");
+    assert!(svg.contains("10.100.2.2/24"));
+}
