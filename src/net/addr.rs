@@ -1,0 +1,240 @@
+//! Address value types shared by the config parser and the link engine.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+/// An IPv4 address with prefix length, as written in config (`10.0.1.1/24`).
+/// The host part is kept: this is an interface address, not a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv4Net {
+    addr: Ipv4Addr,
+    prefix: u8,
+}
+
+impl Ipv4Net {
+    /// `None` when the prefix is longer than 32.
+    pub fn new(addr: Ipv4Addr, prefix: u8) -> Option<Self> {
+        (prefix <= 32).then_some(Self { addr, prefix })
+    }
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+    pub fn netmask(&self) -> u32 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix)
+        }
+    }
+    /// The network address (host bits cleared).
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) & self.netmask())
+    }
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.netmask() == u32::from(self.network())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an IPv4 address with prefix length (like 10.0.1.1/24)")]
+pub struct Ipv4NetError;
+
+impl FromStr for Ipv4Net {
+    type Err = Ipv4NetError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, p) = s.split_once('/').ok_or(Ipv4NetError)?;
+        let addr: Ipv4Addr = a.parse().map_err(|_| Ipv4NetError)?;
+        if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Ipv4NetError);
+        }
+        Ipv4Net::new(addr, p.parse().map_err(|_| Ipv4NetError)?).ok_or(Ipv4NetError)
+    }
+}
+
+impl fmt::Display for Ipv4Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Serialize for Ipv4Net {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A unicast Ethernet address (`c2:00:00:00:00:01`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MacAddr([u8; 6]);
+
+impl MacAddr {
+    /// `None` for multicast addresses (low bit of the first octet set), which
+    /// the kernel refuses as an interface address.
+    pub fn new(octets: [u8; 6]) -> Option<Self> {
+        (octets[0] & 1 == 0).then_some(Self(octets))
+    }
+    pub fn octets(&self) -> [u8; 6] {
+        self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MacAddrError {
+    #[error("not a MAC address (like c2:00:00:00:00:01)")]
+    Syntax,
+    #[error("a multicast MAC address cannot be an interface address")]
+    Multicast,
+}
+
+impl FromStr for MacAddr {
+    type Err = MacAddrError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut octets = [0u8; 6];
+        let mut parts = s.split(':');
+        for o in &mut octets {
+            let p = parts.next().ok_or(MacAddrError::Syntax)?;
+            if p.len() != 2 {
+                return Err(MacAddrError::Syntax);
+            }
+            *o = u8::from_str_radix(p, 16).map_err(|_| MacAddrError::Syntax)?;
+        }
+        if parts.next().is_some() {
+            return Err(MacAddrError::Syntax);
+        }
+        MacAddr::new(octets).ok_or(MacAddrError::Multicast)
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            o[0], o[1], o[2], o[3], o[4], o[5]
+        )
+    }
+}
+
+impl Serialize for MacAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A kernel interface name: 1–15 bytes, no `/`, `:` or whitespace, not `.`
+/// or `..` (the rules of the kernel's `dev_valid_name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IfName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IfNameError {
+    #[error("interface name must not be empty")]
+    Empty,
+    #[error("interface name is longer than 15 characters")]
+    TooLong,
+    #[error("interface name must not contain '/', ':' or whitespace, nor be '.' or '..'")]
+    BadChar,
+}
+
+impl IfName {
+    pub const MAX_LEN: usize = 15;
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for IfName {
+    type Err = IfNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err(IfNameError::Empty);
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(IfNameError::TooLong);
+        }
+        if s == "."
+            || s == ".."
+            || s.chars()
+                .any(|c| c == '/' || c == ':' || c.is_whitespace() || c == '\0')
+        {
+            return Err(IfNameError::BadChar);
+        }
+        Ok(IfName(s.to_owned()))
+    }
+}
+
+impl fmt::Display for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for IfName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4net_parses_and_rejects() {
+        let n: Ipv4Net = "10.0.1.7/24".parse().unwrap();
+        assert_eq!((n.addr(), n.prefix()), (Ipv4Addr::new(10, 0, 1, 7), 24));
+        assert_eq!(n.network(), Ipv4Addr::new(10, 0, 1, 0));
+        assert!(n.contains(Ipv4Addr::new(10, 0, 1, 200)));
+        assert!(!n.contains(Ipv4Addr::new(10, 0, 2, 1)));
+        for bad in [
+            "10.0.1.1",
+            "10.0.1.256/24",
+            "10.0.1.1/33",
+            "10.0.1.1/",
+            "10.0.1.1/+8",
+            "x/8",
+        ] {
+            assert!(bad.parse::<Ipv4Net>().is_err(), "{bad}");
+        }
+        assert_eq!("0.0.0.0/0".parse::<Ipv4Net>().unwrap().netmask(), 0);
+    }
+
+    #[test]
+    fn mac_parses_displays_and_rejects_multicast() {
+        let m: MacAddr = "C2:00:0a:ff:00:01".parse().unwrap();
+        assert_eq!(m.to_string(), "c2:00:0a:ff:00:01");
+        assert_eq!(
+            "01:00:5e:00:00:01".parse::<MacAddr>(),
+            Err(MacAddrError::Multicast)
+        );
+        for bad in [
+            "c2:00:00:00:00",
+            "c2:00:00:00:00:00:00",
+            "c2-00-00-00-00-00",
+            "c2:0:00:00:00:00",
+        ] {
+            assert_eq!(bad.parse::<MacAddr>(), Err(MacAddrError::Syntax), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ifname_follows_kernel_rules() {
+        assert!("eth0".parse::<IfName>().is_ok());
+        assert!("a23456789012345".parse::<IfName>().is_ok());
+        assert_eq!(
+            "a234567890123456".parse::<IfName>(),
+            Err(IfNameError::TooLong)
+        );
+        assert_eq!("".parse::<IfName>(), Err(IfNameError::Empty));
+        for bad in ["a/b", "a:b", "a b", ".", ".."] {
+            assert_eq!(bad.parse::<IfName>(), Err(IfNameError::BadChar), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,713 @@
+//! The link engine's public face: the daemon hands it resolved specs
+//! (`LinkSpec`, `BridgeSpec`, `TunnelSpec`) and target namespaces; it makes
+//! them real over netlink and ioctl and can take them down again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use rtnetlink::LinkUnspec;
+use tokio::sync::Mutex;
+
+use super::addr::IfName;
+use super::errors::{NetError, Result};
+use super::handle::{CHANGE, CREATE, LinkMessageExt, Pending, Rt};
+use super::link::{self, Mark, dummy, stacked, veth};
+use super::netns::{Netns, NsCache, NsTarget};
+use super::spec::{BridgeSpec, LinkKind, LinkSpec, ResolvedBridgeMode, TunnelSpec};
+use super::{addr_apply, bridge, offload, patch, route_apply, tunnel};
+use crate::net::ethtool::{Offload, OffloadFeature};
+
+/// How the engine is set up once per run.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Names this run's marks (`conlink:<instance>`), e.g. the compose
+    /// project; a later run with the same instance cleans up leftovers.
+    pub instance: String,
+    /// Namespace holding the parents of macvlan/ipvlan/vlan links (the
+    /// host's, PID 1, in production; a test namespace in tests).
+    pub host: NsTarget,
+    /// conlink's own namespace, where outer ends, bridges, tunnels and the
+    /// forward table live: the current one in production, a test namespace
+    /// in tests.
+    pub home: NsTarget,
+    /// Leave tx checksum offload on for veths (`--keep-veth-offload`).
+    pub keep_veth_offload: bool,
+}
+
+impl EngineConfig {
+    pub fn new(instance: &str) -> EngineConfig {
+        EngineConfig {
+            instance: instance.to_owned(),
+            host: NsTarget::Pid(1),
+            home: NsTarget::Current,
+            keep_veth_offload: false,
+        }
+    }
+}
+
+/// What `create_link` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedLink {
+    /// Name inside the target namespace.
+    pub dev: IfName,
+    /// Index inside the target namespace.
+    pub index: u32,
+    /// veth: the outer end in conlink's namespace.
+    pub outer: Option<IfName>,
+}
+
+#[derive(Debug)]
+enum BridgeState {
+    Linux { index: u32, mac_pinned: bool },
+    Patch { ports: Vec<String> },
+    Ovs,
+}
+
+/// Links of one patch, once both ends exist.
+type PatchPair = Option<(String, String)>;
+
+pub struct Engine {
+    cfg: EngineConfig,
+    mark: Mark,
+    ns: NsCache,
+    home: Arc<Netns>,
+    bridges: Mutex<HashMap<String, BridgeState>>,
+}
+
+impl Engine {
+    /// Open conlink's own namespace. Must run inside a tokio runtime.
+    pub fn new(cfg: EngineConfig) -> Result<Engine> {
+        let ns = NsCache::default();
+        let home = ns.get(&cfg.home)?;
+        Ok(Engine {
+            mark: Mark::new(&cfg.instance),
+            cfg,
+            ns,
+            home,
+            bridges: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn mark(&self) -> &Mark {
+        &self.mark
+    }
+
+    /// The open namespace of `target` (opened and cached on first use).
+    pub fn netns(&self, target: &NsTarget) -> Result<Arc<Netns>> {
+        self.ns.get(target)
+    }
+
+    /// conlink's own namespace.
+    pub fn home(&self) -> &Arc<Netns> {
+        &self.home
+    }
+
+    /// Drop the cached sockets of a namespace (they keep it alive): call when
+    /// its container died.
+    pub fn forget(&self, target: &NsTarget) {
+        self.ns.forget(target);
+    }
+
+    // ----- bridges --------------------------------------------------------
+
+    /// Make a bridge ready for ports: create/adopt a Linux bridge, check OVS,
+    /// or open a patch. Idempotent.
+    pub async fn ensure_bridge(&self, spec: &BridgeSpec) -> Result<()> {
+        let mut bridges = self.bridges.lock().await;
+        if bridges.contains_key(&spec.name) {
+            return Ok(());
+        }
+        let state = match spec.mode {
+            ResolvedBridgeMode::Linux => {
+                check_ifname(&spec.name, "bridge")?;
+                let index = bridge::ensure(self.home.rt(), &spec.name, &self.mark).await?;
+                BridgeState::Linux {
+                    index,
+                    mac_pinned: false,
+                }
+            }
+            ResolvedBridgeMode::Patch => BridgeState::Patch { ports: Vec::new() },
+            ResolvedBridgeMode::Ovs => {
+                if !super::ovsdb::kernel_has_openvswitch() {
+                    return Err(NetError::KernelLacks {
+                        module: "openvswitch",
+                        needed_for: format!("ovs bridge {}", spec.name),
+                    });
+                }
+                super::ovsdb::Client::connect_default()
+                    .await?
+                    .add_bridge(&spec.name)
+                    .await?;
+                BridgeState::Ovs
+            }
+        };
+        bridges.insert(spec.name.clone(), state);
+        Ok(())
+    }
+
+    /// The Linux bridge index to put in a create request, if `bridge` is one.
+    async fn master_for(&self, bridge: Option<&str>) -> Result<Option<u32>> {
+        let Some(name) = bridge else { return Ok(None) };
+        match self.bridges.lock().await.get(name) {
+            Some(BridgeState::Linux { index, .. }) => Ok(Some(*index)),
+            Some(_) => Ok(None),
+            None => Err(NetError::Invalid(format!(
+                "bridge {name} is not set up (ensure_bridge first)"
+            ))),
+        }
+    }
+
+    /// After a port joined `bridge`: pin a Linux bridge's MAC once, join a
+    /// patch once it has both ends, add an OVS port.
+    async fn after_port_joined(&self, bridge: &str, port: &str) -> Result<()> {
+        let pair: PatchPair = {
+            let mut bridges = self.bridges.lock().await;
+            match bridges.get_mut(bridge) {
+                Some(BridgeState::Linux { mac_pinned, .. }) => {
+                    if !*mac_pinned {
+                        bridge::pin_mac(self.home.rt(), bridge).await?;
+                        *mac_pinned = true;
+                    }
+                    None
+                }
+                Some(BridgeState::Patch { ports }) => {
+                    if !ports.iter().any(|p| p == port) {
+                        if ports.len() >= 2 {
+                            return Err(NetError::Invalid(format!(
+                                "patch {bridge} joins exactly two links; {} and {} are already in it, {port} is a third",
+                                ports[0], ports[1]
+                            )));
+                        }
+                        ports.push(port.to_owned());
+                    }
+                    (ports.len() == 2).then(|| (ports[0].clone(), ports[1].clone()))
+                }
+                Some(BridgeState::Ovs) => {
+                    drop(bridges);
+                    super::ovsdb::Client::connect_default()
+                        .await?
+                        .add_port(bridge, port)
+                        .await?;
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some((a, b)) = pair {
+            let rt = self.home.rt();
+            let ia = rt.index_of(&a).await?;
+            let ib = rt.index_of(&b).await?;
+            patch::join(rt, (&a, ia), (&b, ib)).await?;
+        }
+        Ok(())
+    }
+
+    // ----- links ------------------------------------------------------------
+
+    /// Create one link in `target` with all its properties. On failure the
+    /// link is removed again and the error carries `context` (`container:dev`).
+    pub async fn create_link(
+        &self,
+        target: &NsTarget,
+        context: &str,
+        spec: &LinkSpec,
+    ) -> Result<CreatedLink> {
+        let ns = self.ns.get(target).map_err(|e| e.in_link(context))?;
+        let mut made = Made::default();
+        match self.create_link_in(&ns, spec, &mut made).await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                made.rollback(&ns, &self.home).await;
+                Err(e.in_link(context))
+            }
+        }
+    }
+
+    async fn create_link_in(
+        &self,
+        ns: &Netns,
+        spec: &LinkSpec,
+        made: &mut Made,
+    ) -> Result<CreatedLink> {
+        let dev = spec.dev.as_str();
+        let what = format!("{} link {dev}", spec.kind.name());
+        let lacks = |e: NetError| lacks_kind(e, spec.kind, &what);
+        let mut pending_outer: Option<Pending> = None;
+        let index = match spec.kind {
+            LinkKind::Veth => {
+                let outer = spec
+                    .outer_dev
+                    .as_ref()
+                    .ok_or_else(|| NetError::Invalid(format!("{what}: veth needs an outer-dev")))?;
+                let master = self.master_for(spec.bridge.as_deref()).await?;
+                let create = || {
+                    let msg = veth::message(&veth::VethRequest {
+                        inner: dev,
+                        outer: outer.as_str(),
+                        home_fd: self.home.raw_fd(),
+                        mtu: spec.mtu,
+                        mac: spec.mac,
+                        group: self.mark.group,
+                    });
+                    ns.rt()
+                        .create_link_echo(format!("create veth {dev} (outer end {outer})"), msg)
+                };
+                let echoed = match create().await {
+                    // A restarted container's old outer end can outlive its
+                    // namespace for a moment (the kernel tears namespaces
+                    // down asynchronously), or an earlier run left it.
+                    Err(e)
+                        if e.errno() == Some(libc::EEXIST)
+                            && self.remove_stale_outer(outer.as_str()).await? =>
+                    {
+                        create().await
+                    }
+                    r => r,
+                }
+                .map_err(lacks)?;
+                made.outer = Some(outer.to_string());
+                let outer_up = self.home.rt().send(
+                    format!("attach and set up {outer}"),
+                    RouteNetlinkMessage::SetLink(veth::outer_message(
+                        outer.as_str(),
+                        master,
+                        &self.mark.alias,
+                    )),
+                    CHANGE,
+                );
+                let index = match echoed.filter(|l| l.name() == Some(dev)) {
+                    Some(l) => l.header.index,
+                    None => ns.rt().index_of(dev).await?,
+                };
+                // The outer end's request runs on conlink's socket while the
+                // inner end is configured on the target's.
+                pending_outer = Some(outer_up);
+                index
+            }
+            LinkKind::Dummy => {
+                let rt = ns.rt();
+                rt.ack(
+                    format!("create dummy {dev}"),
+                    RouteNetlinkMessage::NewLink(dummy::message(dev, spec.mtu, spec.mac)),
+                    CREATE,
+                )
+                .await
+                .map_err(lacks)?;
+                made.inner = Some(dev.to_owned());
+                let index = rt.index_of(dev).await?;
+                rt.ack(
+                    format!("set {dev} up"),
+                    RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(index).up().build()),
+                    CHANGE,
+                )
+                .await?;
+                index
+            }
+            _ => self.create_stacked(ns, spec, &what, made).await?,
+        };
+        made.inner = Some(dev.to_owned());
+
+        let configured = self.configure(ns, spec, index).await;
+        if let Some(p) = pending_outer {
+            p.ack().await?;
+        }
+        configured?;
+
+        if let (LinkKind::Veth, Some(b), Some(outer)) = (spec.kind, &spec.bridge, &spec.outer_dev) {
+            self.after_port_joined(b, outer.as_str()).await?;
+        }
+        Ok(CreatedLink {
+            dev: spec.dev.clone(),
+            index,
+            outer: spec
+                .outer_dev
+                .clone()
+                .filter(|_| spec.kind == LinkKind::Veth),
+        })
+    }
+
+    /// Delete `name` in conlink's namespace if it carries this instance's
+    /// mark; `false` (nothing deleted) when it is absent or not ours.
+    async fn remove_stale_outer(&self, name: &str) -> Result<bool> {
+        let rt = self.home.rt();
+        let Some(link) = rt.link_by_name(name).await? else {
+            return Ok(false);
+        };
+        let ours =
+            link.alias() == Some(self.mark.alias.as_str()) || link.group() == Some(self.mark.group);
+        if !ours {
+            return Ok(false);
+        }
+        tracing::debug!("removing stale {name} left by an earlier instance of its container");
+        self.forget_bridges(&[name
+            .parse()
+            .map_err(|e| NetError::Invalid(format!("{name}: {e}")))?])
+            .await;
+        delete_by_name(rt, name).await?;
+        Ok(true)
+    }
+
+    async fn create_stacked(
+        &self,
+        ns: &Netns,
+        spec: &LinkSpec,
+        what: &str,
+        made: &mut Made,
+    ) -> Result<u32> {
+        let parent_name = spec.outer_dev.as_ref().ok_or_else(|| {
+            NetError::Invalid(format!("{what}: needs a parent interface (outer-dev)"))
+        })?;
+        let host = self.ns.get(&self.cfg.host)?;
+        let parent = host
+            .rt()
+            .link_by_name(parent_name.as_str())
+            .await?
+            .ok_or_else(|| {
+                NetError::Invalid(format!(
+                    "{what}: parent interface {parent_name} not found in the host namespace"
+                ))
+            })?;
+        if let (Some(mtu), Some(pmtu)) = (spec.mtu, parent.mtu()) {
+            if mtu > pmtu {
+                return Err(NetError::Invalid(format!(
+                    "{what}: mtu {mtu} exceeds the mtu {pmtu} of its parent {parent_name}"
+                )));
+            }
+        }
+        let tmp = link::temp_name();
+        let msg = stacked::message(&stacked::StackedRequest {
+            kind: spec.kind,
+            name: &tmp,
+            parent_index: parent.header.index,
+            target_fd: Some(ns.raw_fd()),
+            mtu: spec.mtu,
+            mac: spec.mac,
+        })
+        .ok_or_else(|| NetError::Invalid(format!("{what}: not a stacked kind")))?;
+        host.rt()
+            .ack(
+                format!("create {what} on {parent_name}"),
+                RouteNetlinkMessage::NewLink(msg),
+                CREATE,
+            )
+            .await
+            .map_err(|e| lacks_kind(e, spec.kind, what))?;
+        made.inner = Some(tmp.clone());
+        let index = ns.rt().index_of(&tmp).await?;
+        ns.rt()
+            .ack(
+                format!("rename {tmp} to {}", spec.dev),
+                RouteNetlinkMessage::SetLink(stacked::rename_up_message(index, spec.dev.as_str())),
+                CHANGE,
+            )
+            .await?;
+        Ok(index)
+    }
+
+    /// Address, routes, offloads, netem and NAT of a link that exists and is up.
+    async fn configure(&self, ns: &Netns, spec: &LinkSpec, index: u32) -> Result<()> {
+        let dev = spec.dev.as_str();
+        let rt = ns.rt();
+        // Route devices other than the link's own, looked up before anything
+        // is sent so the address and routes go out back to back.
+        let mut oifs = Vec::with_capacity(spec.routes.len());
+        for r in &spec.routes {
+            oifs.push(match &r.dev {
+                Some(d) if d != &spec.dev => rt.index_of(d.as_str()).await?,
+                _ => index,
+            });
+        }
+        let mut pending: Vec<Pending> = Vec::new();
+        if let Some(ip) = spec.ip {
+            pending.push(addr_apply::add(rt, index, ip, dev));
+        }
+        for (r, oif) in spec.routes.iter().zip(oifs) {
+            pending.push(route_apply::add(rt, r, oif));
+        }
+        for res in join_all(pending.into_iter().map(Pending::ack)).await {
+            res?;
+        }
+
+        if spec.kind == LinkKind::Veth && !self.cfg.keep_veth_offload {
+            let off = Offload {
+                feature: OffloadFeature::Tx,
+                enabled: false,
+            };
+            offload::set(ns.ioctl_fd(), dev, off)?;
+        }
+        for o in &spec.offloads {
+            offload::set(ns.ioctl_fd(), dev, *o)?;
+        }
+        if let Some(netem) = &spec.netem {
+            super::tc::netem::apply(rt, index, dev, netem).await?;
+        }
+        if let (Some(nat), Some(ip)) = (spec.nat, spec.ip) {
+            super::nft::nat::apply(ns, dev, ip.addr(), nat)?;
+        }
+        Ok(())
+    }
+
+    // ----- tunnels ------------------------------------------------------------
+
+    /// Create `<type>-<vni>` in conlink's namespace and attach it to its bridge.
+    pub async fn create_tunnel(&self, spec: &TunnelSpec) -> Result<IfName> {
+        let name = spec.dev_name();
+        let ifname: IfName = name
+            .parse()
+            .map_err(|e| NetError::Invalid(format!("tunnel name {name}: {e}")))?;
+        let master = self.master_for(Some(&spec.bridge)).await?;
+        let rt = self.home.rt();
+        let what = format!("tunnel {name}");
+        rt.ack(
+            format!("create {what} to {}", spec.remote),
+            RouteNetlinkMessage::NewLink(tunnel::create_message(spec, master, self.mark.group)),
+            CREATE,
+        )
+        .await
+        .map_err(|e| {
+            if e.errno() == Some(libc::EOPNOTSUPP) {
+                NetError::KernelLacks {
+                    module: tunnel::kernel_module(spec.kind),
+                    needed_for: what.clone(),
+                }
+            } else {
+                e
+            }
+        })?;
+        let rest = async {
+            rt.ack(
+                format!("mark {name}"),
+                RouteNetlinkMessage::SetLink(
+                    LinkUnspec::new_with_name(&name)
+                        .alias(self.mark.alias.clone())
+                        .build(),
+                ),
+                CHANGE,
+            )
+            .await?;
+            if let Some(netem) = &spec.netem {
+                let index = rt.index_of(&name).await?;
+                super::tc::netem::apply(rt, index, &name, netem).await?;
+            }
+            self.after_port_joined(&spec.bridge, &name).await
+        };
+        if let Err(e) = rest.await {
+            let _ = delete_by_name(rt, &name).await;
+            return Err(e.in_link(what));
+        }
+        Ok(ifname)
+    }
+
+    // ----- teardown -----------------------------------------------------------
+
+    /// Delete links of conlink's namespace by name, all in one kernel call:
+    /// they are moved into a link group first (cheap), then the group is
+    /// deleted, which costs one RCU grace period instead of one per link.
+    /// Names that do not exist are skipped.
+    pub async fn delete_links(&self, names: &[IfName]) -> Result<usize> {
+        let rt = self.home.rt();
+        let doomed = self.mark.doomed_group();
+        let pending: Vec<Pending> = names
+            .iter()
+            .map(|n| {
+                rt.send(
+                    format!("mark {n} for deletion"),
+                    RouteNetlinkMessage::SetLink(
+                        LinkUnspec::new_with_name(n.as_str())
+                            .append_extra_attribute(LinkAttribute::Group(doomed))
+                            .build(),
+                    ),
+                    CHANGE,
+                )
+            })
+            .collect();
+        let mut n = 0;
+        for r in join_all(pending.into_iter().map(Pending::ack)).await {
+            match r {
+                Ok(()) => n += 1,
+                Err(e) if e.errno() == Some(libc::ENODEV) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n > 0 {
+            delete_group(rt, doomed).await?;
+        }
+        self.forget_bridges(names).await;
+        Ok(n)
+    }
+
+    /// Forget ports that vanished with their container (veth outer ends
+    /// go when the peer's namespace does), so a patch can take the
+    /// restarted container's new end.
+    pub async fn forget_ports(&self, names: &[IfName]) {
+        self.forget_bridges(names).await;
+    }
+
+    async fn forget_bridges(&self, names: &[IfName]) {
+        let mut bridges = self.bridges.lock().await;
+        for n in names {
+            bridges.remove(n.as_str());
+            for state in bridges.values_mut() {
+                if let BridgeState::Patch { ports } = state {
+                    ports.retain(|p| p != n.as_str());
+                }
+            }
+        }
+    }
+
+    /// Remove everything carrying this instance's mark in conlink's
+    /// namespace (links of this run, or leftovers of an earlier one) and the
+    /// nftables table. Returns the names removed.
+    pub async fn cleanup(&self) -> Result<Vec<String>> {
+        let rt = self.home.rt();
+        let links = rt.links().await?;
+        let ours: Vec<&LinkMessage> = links
+            .iter()
+            .filter(|l| {
+                l.alias() == Some(self.mark.alias.as_str()) || l.group() == Some(self.mark.group)
+            })
+            .collect();
+        let names: Vec<String> = ours
+            .iter()
+            .filter_map(|l| l.name().map(str::to_owned))
+            .collect();
+        let ifnames: Vec<IfName> = names.iter().filter_map(|n| n.parse().ok()).collect();
+        self.delete_links(&ifnames).await?;
+        super::nft::forward::remove_table(&self.home)?;
+        self.bridges.lock().await.clear();
+        Ok(names)
+    }
+
+    // ----- forwards -----------------------------------------------------------
+
+    /// Port forward from `ext_dev` (conlink's docker-facing interface) on
+    /// `fwd.conlink_port` to `ip:fwd.port`: a /32 route to `ip` over
+    /// `bridge`, IPv4 forwarding on, DNAT in and masquerade out (the source
+    /// becomes conlink's address on `ext_dev`; the target needs a route back
+    /// to it, which the daemon adds as a link route).
+    pub async fn add_forward(
+        &self,
+        ext_dev: &str,
+        bridge: &str,
+        ip: std::net::Ipv4Addr,
+        fwd: &super::spec::Forward,
+    ) -> Result<()> {
+        let rt = self.home.rt();
+        let br = rt.index_of(bridge).await?;
+        let host_route = super::route::Route {
+            dst: super::route::RouteDst::Net(
+                super::addr::Ipv4Net::new(ip, 32)
+                    .ok_or_else(|| NetError::Invalid(format!("forward to {ip}")))?,
+            ),
+            via: None,
+            dev: None,
+            metric: None,
+            src: None,
+            mtu: None,
+            scope: None,
+        };
+        match route_apply::add(rt, &host_route, br).ack().await {
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            r => r?,
+        }
+        self.home
+            .set_sysctl("net/ipv4/ip_forward", "1")
+            .map_err(|e| match e.errno() {
+                Some(libc::EROFS) => NetError::Invalid(format!(
+                    "forwarding needs IPv4 forwarding in conlink's namespace and /proc/sys is read-only there: \
+                     set `sysctls: net.ipv4.ip_forward: 1` on the conlink service ({e})"
+                )),
+                _ => e,
+            })?;
+        super::nft::forward::add(&self.home, ext_dev, bridge, ip, fwd)
+    }
+}
+
+/// What one `create_link` made so far, for rollback.
+#[derive(Default)]
+struct Made {
+    /// veth outer end in conlink's namespace (deleting it takes the peer).
+    outer: Option<String>,
+    /// The link in the target namespace (dummy, stacked; name at the time).
+    inner: Option<String>,
+}
+
+impl Made {
+    async fn rollback(&self, ns: &Netns, home: &Netns) {
+        if let Some(outer) = &self.outer {
+            if let Err(e) = delete_by_name(home.rt(), outer).await {
+                tracing::warn!("rollback: delete {outer}: {e}");
+            }
+        } else if let Some(inner) = &self.inner {
+            if let Err(e) = delete_by_name(ns.rt(), inner).await {
+                tracing::warn!("rollback: delete {inner}: {e}");
+            }
+        }
+    }
+}
+
+async fn delete_by_name(rt: &Rt, name: &str) -> Result<()> {
+    let msg = LinkUnspec::new_with_name(name).build();
+    match rt
+        .ack(
+            format!("delete {name}"),
+            RouteNetlinkMessage::DelLink(msg),
+            CHANGE,
+        )
+        .await
+    {
+        Err(e) if e.errno() == Some(libc::ENODEV) => Ok(()),
+        r => r,
+    }
+}
+
+/// RTM_DELLINK for every link in `group` (never group 0: that is every
+/// link nobody grouped).
+async fn delete_group(rt: &Rt, group: u32) -> Result<()> {
+    if group == 0 {
+        return Err(NetError::Invalid("refusing to delete link group 0".into()));
+    }
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::Group(group));
+    rt.ack(
+        format!("delete link group {group}"),
+        RouteNetlinkMessage::DelLink(msg),
+        CHANGE,
+    )
+    .await
+}
+
+fn check_ifname(name: &str, what: &str) -> Result<()> {
+    name.parse::<IfName>()
+        .map(|_| ())
+        .map_err(|e| NetError::Invalid(format!("{what} name {name}: {e}")))
+}
+
+/// The kernel module behind a link kind (what `modprobe` would load).
+pub fn kind_module(kind: LinkKind) -> &'static str {
+    match kind {
+        LinkKind::Veth => "veth",
+        LinkKind::Dummy => "dummy",
+        LinkKind::Vlan { .. } => "8021q",
+        LinkKind::Macvlan { .. } => "macvlan",
+        LinkKind::Macvtap { .. } => "macvtap",
+        LinkKind::Ipvlan { .. } => "ipvlan",
+        LinkKind::Ipvtap { .. } => "ipvtap",
+    }
+}
+
+/// RTM_NEWLINK answers EOPNOTSUPP ("Unknown device type") for a kind the
+/// kernel has no driver for.
+fn lacks_kind(e: NetError, kind: LinkKind, what: &str) -> NetError {
+    if e.errno() == Some(libc::EOPNOTSUPP) {
+        NetError::KernelLacks {
+            module: kind_module(kind),
+            needed_for: what.to_owned(),
+        }
+    } else {
+        e
+    }
+}

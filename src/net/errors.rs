@@ -1,0 +1,133 @@
+//! Typed errors of the link engine. Every error says what was being done
+//! (`op`) and, for link work, which `container:dev` it was for, so the daemon
+//! can log one line per failed link and go on with the others.
+
+use std::io;
+
+/// Result of link-engine operations.
+pub type Result<T, E = NetError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The target namespace no longer exists (container stopped, netns
+    /// deleted). Callers treat this as "nothing left to do", not a failure.
+    #[error("network namespace {0} is gone")]
+    Gone(String),
+
+    /// A link, qdisc or tunnel kind the running kernel does not have.
+    #[error("kernel lacks {module} (needed for {needed_for})")]
+    KernelLacks {
+        module: &'static str,
+        needed_for: String,
+    },
+
+    /// The kernel refused a request; `source` carries its errno.
+    #[error("{op}: {source}")]
+    Kernel {
+        op: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A netlink exchange that failed without an errno (decode trouble,
+    /// connection closed).
+    #[error("{op}: {detail}")]
+    Netlink { op: String, detail: String },
+
+    /// A request that cannot work as given (checked before the kernel would
+    /// answer with a bare EINVAL).
+    #[error("{0}")]
+    Invalid(String),
+
+    /// An error while working on one link, with its `container:dev` label.
+    #[error("{context}: {source}")]
+    InLink {
+        context: String,
+        #[source]
+        source: Box<NetError>,
+    },
+}
+
+impl NetError {
+    /// The kernel's errno behind this error, if any.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            NetError::Kernel { source, .. } => source.raw_os_error(),
+            NetError::InLink { source, .. } => source.errno(),
+            _ => None,
+        }
+    }
+
+    /// True for [`NetError::Gone`], also when wrapped in a link context.
+    pub fn is_gone(&self) -> bool {
+        match self {
+            NetError::Gone(_) => true,
+            NetError::InLink { source, .. } => source.is_gone(),
+            _ => false,
+        }
+    }
+
+    /// Wrap with the `container:dev` label of the link being made.
+    pub fn in_link(self, context: impl Into<String>) -> NetError {
+        NetError::InLink {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    pub(crate) fn kernel(op: impl Into<String>, errno: i32) -> NetError {
+        NetError::Kernel {
+            op: op.into(),
+            source: io::Error::from_raw_os_error(errno),
+        }
+    }
+
+    pub(crate) fn io(op: impl Into<String>, source: io::Error) -> NetError {
+        NetError::Kernel {
+            op: op.into(),
+            source,
+        }
+    }
+
+    /// Convert an rtnetlink error, keeping the errno when there is one.
+    pub(crate) fn from_rtnl(op: impl Into<String>, e: rtnetlink::Error) -> NetError {
+        match e {
+            rtnetlink::Error::NetlinkError(m) => match m.code {
+                Some(code) => NetError::kernel(op, -code.get()),
+                None => NetError::Netlink {
+                    op: op.into(),
+                    detail: "unexpected ACK in error position".into(),
+                },
+            },
+            other => NetError::Netlink {
+                op: op.into(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_link_and_cause() {
+        let e = NetError::KernelLacks {
+            module: "dummy",
+            needed_for: "dummy link eth1".into(),
+        }
+        .in_link("web_1:eth1");
+        assert_eq!(
+            e.to_string(),
+            "web_1:eth1: kernel lacks dummy (needed for dummy link eth1)"
+        );
+        let e = NetError::kernel("create veth eth0", libc::EEXIST).in_link("c:eth0");
+        assert_eq!(e.errno(), Some(libc::EEXIST));
+        assert!(
+            e.to_string()
+                .starts_with("c:eth0: create veth eth0: File exists")
+        );
+        assert!(NetError::Gone("pid 7".into()).in_link("x").is_gone());
+    }
+}

@@ -1,0 +1,56 @@
+//! veth: one request, sent in the target namespace, makes both ends: the
+//! inner one there (up, with MTU and MAC) and the outer one straight in
+//! conlink's namespace (IFLA_NET_NS_FD in the peer), already marked with
+//! conlink's link group. The kernel refuses to bring a veth peer up in the
+//! create request (ENOTCONN: its partner is not registered yet), so the
+//! outer end is enslaved and set up by a second, pipelined request.
+
+use std::os::fd::RawFd;
+
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::{LinkMessageBuilder, LinkUnspec};
+
+use super::mtu_mac_attrs;
+use crate::net::addr::MacAddr;
+
+pub struct VethRequest<'a> {
+    /// Inner end, in the namespace the request is sent to.
+    pub inner: &'a str,
+    /// Outer end, created in `home_fd`'s namespace (conlink's).
+    pub outer: &'a str,
+    pub home_fd: RawFd,
+    pub mtu: Option<u32>,
+    /// MAC of the inner end.
+    pub mac: Option<MacAddr>,
+    pub group: u32,
+}
+
+pub fn message(r: &VethRequest<'_>) -> LinkMessage {
+    let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
+        .name(r.outer)
+        .setns_by_fd(r.home_fd)
+        .append_extra_attribute(LinkAttribute::Group(r.group));
+    if let Some(m) = r.mtu {
+        peer = peer.mtu(m);
+    }
+    let mut inner = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+        .name(r.inner)
+        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
+        .up();
+    for a in mtu_mac_attrs(r.mtu, r.mac) {
+        inner = inner.append_extra_attribute(a);
+    }
+    inner.build()
+}
+
+/// Second request, in conlink's namespace: enslave (when `master` is set),
+/// up and ifalias mark of the outer end, addressed by name.
+pub fn outer_message(outer: &str, master: Option<u32>, alias: &str) -> LinkMessage {
+    let mut b = LinkUnspec::new_with_name(outer)
+        .alias(alias.to_owned())
+        .up();
+    if let Some(m) = master {
+        b = b.controller(m);
+    }
+    b.build()
+}

@@ -1,0 +1,22 @@
+//! Link requests for tests that drive the link engine directly.
+
+use conlink::net::spec::{LinkKind, LinkSpec};
+
+/// A veth link with an address, its outer end joining `bridge`; every other
+/// property empty (tests set what they check).
+pub fn veth(dev: &str, outer: &str, bridge: &str, ip: &str) -> LinkSpec {
+    LinkSpec {
+        kind: LinkKind::Veth,
+        dev: dev.parse().unwrap(),
+        outer_dev: Some(outer.parse().unwrap()),
+        bridge: Some(bridge.to_owned()),
+        ip: Some(ip.parse().unwrap()),
+        mac: None,
+        mtu: None,
+        routes: vec![],
+        netem: None,
+        offloads: vec![],
+        nat: None,
+        forwards: vec![],
+    }
+}
