@@ -1,0 +1,24 @@
+//! conlink's own Docker-provided `eth0` is renamed `DOCKER-ETH0` (keeping
+//! its addresses and routes) so links named eth0 never collide with it, and
+//! so port forwards have a fixed name to match incoming traffic on.
+
+use super::DockerEth0;
+use crate::net;
+
+pub const NAME: &str = "DOCKER-ETH0";
+
+/// Rename eth0 if conlink's namespace has one; `None` when it has not
+/// (e.g. `network_mode: none`, or running outside a container).
+pub async fn adopt(net: &net::Engine) -> anyhow::Result<Option<DockerEth0>> {
+    let name: net::addr::IfName = NAME.parse().expect("constant interface name is valid");
+    let addr = match net.rename_keeping_routes("eth0", &name).await? {
+        Some(addr) => addr,
+        None => match net.ipv4_of(&name).await? {
+            // An earlier run already renamed it.
+            Some(addr) => addr,
+            None => return Ok(None),
+        },
+    };
+    tracing::info!("Renamed conlink's eth0 to {NAME} ({addr})");
+    Ok(Some(DockerEth0 { name, addr }))
+}

@@ -1,0 +1,122 @@
+//! Following one engine: list what runs, then react to start/die events.
+//! When the connection drops, keep the network as it is, reconnect with
+//! backoff, re-list and reconcile, so a missed event never leaves a
+//! container unwired (or a dead one remembered).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use futures::StreamExt;
+
+use crate::engine::{Backoff, ContainerEvent, Engine, EngineEvent};
+
+use super::Daemon;
+
+/// Per-container serialisation: a die waits for the start still wiring.
+type Locks = Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>;
+
+fn lock_for(locks: &Locks, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    locks
+        .lock()
+        .expect("locks")
+        .entry(id.to_owned())
+        .or_default()
+        .clone()
+}
+
+pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
+    let locks: Locks = Arc::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut backoff = Backoff::default();
+    loop {
+        // Subscribe before listing: a container starting in between is
+        // replayed by the engine (`since`) instead of missed.
+        let mut events = engine.events(Some(SystemTime::now()));
+        match engine.list_running().await {
+            Ok(running) => {
+                backoff.reset();
+                let now: HashSet<String> =
+                    running.iter().map(|c| c.id.as_str().to_owned()).collect();
+                for gone in seen.difference(&now).cloned().collect::<Vec<_>>() {
+                    seen.remove(&gone);
+                    daemon.container_died(&gone).await;
+                }
+                for info in running {
+                    seen.insert(info.id.as_str().to_owned());
+                    spawn_start(
+                        &daemon,
+                        &engine,
+                        &locks,
+                        info.id.as_str().to_owned(),
+                        Instant::now(),
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!("listing containers on {}: {e}", engine.socket().display());
+                backoff.wait().await;
+                continue;
+            }
+        }
+        while let Some(event) = events.next().await {
+            match event {
+                EngineEvent::Container(ContainerEvent::Start { id }) => {
+                    seen.insert(id.as_str().to_owned());
+                    spawn_start(
+                        &daemon,
+                        &engine,
+                        &locks,
+                        id.as_str().to_owned(),
+                        Instant::now(),
+                    );
+                }
+                EngineEvent::Container(ContainerEvent::Die { id, .. }) => {
+                    seen.remove(id.as_str());
+                    let lock = lock_for(&locks, id.as_str());
+                    let daemon = daemon.clone();
+                    tokio::spawn(async move {
+                        let _held = lock.lock().await;
+                        daemon.container_died(id.as_str()).await;
+                    });
+                }
+                EngineEvent::Container(ContainerEvent::Destroy { id }) => {
+                    locks.lock().expect("locks").remove(id.as_str());
+                }
+                EngineEvent::Disconnected { reason } => {
+                    tracing::warn!(
+                        "Lost the engine at {} ({reason}); the network stays as it is, reconnecting",
+                        engine.socket().display()
+                    );
+                    break;
+                }
+            }
+        }
+        engine = reconnect(&engine, &mut backoff).await;
+        tracing::info!("Reconnected to {}; reconciling", engine.socket().display());
+    }
+}
+
+async fn reconnect(old: &Engine, backoff: &mut Backoff) -> Engine {
+    loop {
+        backoff.wait().await;
+        match Engine::connect(old.socket()).await {
+            Ok(e) => return e,
+            Err(e) => tracing::debug!("reconnect: {e}"),
+        }
+    }
+}
+
+fn spawn_start(daemon: &Arc<Daemon>, engine: &Engine, locks: &Locks, id: String, since: Instant) {
+    let lock = lock_for(locks, &id);
+    let daemon = daemon.clone();
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let _held = lock.lock().await;
+        match engine.inspect(&id).await {
+            Ok(info) => daemon.container_started(&engine, info, since).await,
+            Err(e) if e.is_not_found() => tracing::debug!("{id} is gone before it could be wired"),
+            Err(e) => tracing::error!("inspecting {id}: {e}"),
+        }
+    });
+}
