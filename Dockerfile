@@ -1,0 +1,13 @@
+# Multi-stage build of the conlink image from source, for machines that can
+# pull a Rust image:  docker build -t conlink .
+# (tools/build-images does the same from a locally built binary, no pulls.)
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --release --locked --target x86_64-unknown-linux-gnu \
+ && sh tools/make-rootfs target/x86_64-unknown-linux-gnu/release/conlink /rootfs
+
+FROM scratch
+COPY --from=build /rootfs/ /
+CMD ["/conlink", "--help"]
