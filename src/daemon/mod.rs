@@ -356,6 +356,7 @@ impl Daemon {
             Ok(_) => {}
             Err(e) => tracing::error!("cleanup: {e}"),
         }
+        self.net.stop_ovs().await;
     }
 }
 

@@ -16,6 +16,7 @@ use super::errors::{NetError, Result};
 use super::handle::{CHANGE, CREATE, LinkMessageExt, Pending, Rt};
 use super::link::{self, Mark, dummy, stacked, veth};
 use super::netns::{Netns, NsCache, NsTarget};
+use super::ovs::{Ovs, OvsPaths};
 use super::spec::{BridgeSpec, LinkKind, LinkSpec, ResolvedBridgeMode, TunnelSpec};
 use super::{addr_apply, bridge, offload, patch, route_apply, tunnel};
 use crate::net::ethtool::{Offload, OffloadFeature};
@@ -35,6 +36,8 @@ pub struct EngineConfig {
     pub home: NsTarget,
     /// Leave tx checksum offload on for veths (`--keep-veth-offload`).
     pub keep_veth_offload: bool,
+    /// Where Open vSwitch lives (OVS's environment variables by default).
+    pub ovs: OvsPaths,
 }
 
 impl EngineConfig {
@@ -44,6 +47,7 @@ impl EngineConfig {
             host: NsTarget::Pid(1),
             home: NsTarget::Current,
             keep_veth_offload: false,
+            ovs: OvsPaths::from_env(),
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct Engine {
     ns: NsCache,
     home: Arc<Netns>,
     bridges: Mutex<HashMap<String, BridgeState>>,
+    ovs: Ovs,
 }
 
 impl Engine {
@@ -84,6 +89,7 @@ impl Engine {
         let home = ns.get(&cfg.home)?;
         Ok(Engine {
             mark: Mark::new(&cfg.instance),
+            ovs: Ovs::new(cfg.ovs.clone(), &cfg.instance),
             cfg,
             ns,
             home,
@@ -131,16 +137,13 @@ impl Engine {
             }
             ResolvedBridgeMode::Patch => BridgeState::Patch { ports: Vec::new() },
             ResolvedBridgeMode::Ovs => {
-                if !super::ovsdb::kernel_has_openvswitch() {
+                if !super::ovs::kernel_has_openvswitch() {
                     return Err(NetError::KernelLacks {
                         module: "openvswitch",
                         needed_for: format!("ovs bridge {}", spec.name),
                     });
                 }
-                super::ovsdb::Client::connect_default()
-                    .await?
-                    .add_bridge(&spec.name)
-                    .await?;
+                self.ovs.add_bridge(&spec.name).await?;
                 BridgeState::Ovs
             }
         };
@@ -187,10 +190,7 @@ impl Engine {
                 }
                 Some(BridgeState::Ovs) => {
                     drop(bridges);
-                    super::ovsdb::Client::connect_default()
-                        .await?
-                        .add_port(bridge, port)
-                        .await?;
+                    self.ovs.add_port(bridge, port).await?;
                     None
                 }
                 None => None,
@@ -577,8 +577,20 @@ impl Engine {
         let ifnames: Vec<IfName> = names.iter().filter_map(|n| n.parse().ok()).collect();
         self.delete_links(&ifnames).await?;
         super::nft::forward::remove_table(&self.home)?;
+        let mut names = names;
+        // OVS is optional: trouble there must not stop Linux cleanup or startup.
+        match self.ovs.remove_marked_bridges().await {
+            Ok(ovs) => names.extend(ovs),
+            Err(e) => tracing::warn!("removing this instance's OVS bridges: {e}"),
+        }
         self.bridges.lock().await.clear();
         Ok(names)
+    }
+
+    /// Stop the Open vSwitch daemons if this run started them (after
+    /// [`Engine::cleanup`] removed its bridges).
+    pub async fn stop_ovs(&self) {
+        self.ovs.stop_daemons().await;
     }
 
     // ----- forwards -----------------------------------------------------------

@@ -39,6 +39,10 @@ pub enum NetError {
     #[error("{0}")]
     Invalid(String),
 
+    /// Open vSwitch: its daemons or its database refused or are missing.
+    #[error("Open vSwitch: {0}")]
+    Ovs(String),
+
     /// An error while working on one link, with its `container:dev` label.
     #[error("{context}: {source}")]
     InLink {

@@ -21,7 +21,7 @@ pub mod link;
 pub mod netns;
 pub mod nft;
 pub mod offload;
-pub mod ovsdb;
+pub mod ovs;
 pub mod patch;
 pub mod route_apply;
 pub mod tc;

@@ -1,8 +1,7 @@
-//! Open vSwitch bridges through ovsdb-server's JSON-RPC (RFC 7047) over its
-//! unix socket, instead of spawning ovs-vsctl: add/delete bridges and ports
-//! with `transact`. The kernel here has no openvswitch module, so only the
-//! protocol messages are unit-tested; at runtime a missing module is
-//! reported before any of this runs.
+//! ovsdb-server's JSON-RPC (RFC 7047) over its unix socket, instead of
+//! spawning ovs-vsctl: the `transact` requests conlink needs (init, add and
+//! delete bridges and ports), built as values so tests can check them, and a
+//! small client that sends them.
 
 use std::path::Path;
 
@@ -10,25 +9,23 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use super::errors::{NetError, Result};
+use crate::net::errors::{NetError, Result};
 
-pub const DEFAULT_SOCKET: &str = "/var/run/openvswitch/db.sock";
 const DB: &str = "Open_vSwitch";
 
-/// Whether the running kernel has the openvswitch datapath.
-pub fn kernel_has_openvswitch() -> bool {
-    Path::new("/sys/module/openvswitch").exists()
-}
+/// The `external_ids` key that marks the bridges a conlink instance made,
+/// like the ifalias mark on its Linux links.
+pub const MARK_KEY: &str = "conlink";
 
 fn named(n: &str) -> Value {
     json!(["named-uuid", n])
 }
 
-/// `ovs-vsctl add-br NAME` as one transaction: an internal
-/// interface and port named like the bridge, the bridge, and its entry in
-/// the root table. [`Client::add_bridge`] checks for an existing bridge
-/// first.
-pub fn add_bridge_request(id: u64, bridge: &str) -> Value {
+/// `ovs-vsctl add-br NAME -- set Bridge NAME external_ids:conlink=INSTANCE`
+/// as one transaction: an internal interface and port named like the
+/// bridge, the bridge with conlink's mark, and its entry in the root table.
+/// [`Client::add_bridge`] checks for an existing bridge first.
+pub fn add_bridge_request(id: u64, bridge: &str, instance: &str) -> Value {
     json!({
         "method": "transact",
         "id": id,
@@ -38,7 +35,8 @@ pub fn add_bridge_request(id: u64, bridge: &str) -> Value {
             {"op": "insert", "table": "Port", "uuid-name": "port",
              "row": {"name": bridge, "interfaces": named("iface")}},
             {"op": "insert", "table": "Bridge", "uuid-name": "bridge",
-             "row": {"name": bridge, "ports": named("port")}},
+             "row": {"name": bridge, "ports": named("port"),
+                     "external_ids": ["map", [[MARK_KEY, instance]]]}},
             {"op": "mutate", "table": "Open_vSwitch", "where": [],
              "mutations": [["bridges", "insert", ["set", [named("bridge")]]]]}
         ]
@@ -57,6 +55,39 @@ pub fn add_port_request(id: u64, bridge: &str, port: &str) -> Value {
              "row": {"name": port, "interfaces": named("iface")}},
             {"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]],
              "mutations": [["ports", "insert", ["set", [named("port")]]]]}
+        ]
+    })
+}
+
+/// `ovs-vsctl init`: the root row every bridge hangs off. A fresh database
+/// has none, and a bridge added without it is garbage-collected at once.
+pub fn init_request(id: u64) -> Value {
+    json!({
+        "method": "transact",
+        "id": id,
+        "params": [DB,
+            {"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["_uuid"]}
+        ]
+    })
+}
+
+pub fn insert_root_request(id: u64) -> Value {
+    json!({
+        "method": "transact",
+        "id": id,
+        "params": [DB, {"op": "insert", "table": "Open_vSwitch", "row": {}}]
+    })
+}
+
+/// The bridges that carry `instance`'s mark.
+pub fn marked_bridges_request(id: u64, instance: &str) -> Value {
+    json!({
+        "method": "transact",
+        "id": id,
+        "params": [DB,
+            {"op": "select", "table": "Bridge",
+             "where": [["external_ids", "includes", ["map", [[MARK_KEY, instance]]]]],
+             "columns": ["_uuid", "name"]}
         ]
     })
 }
@@ -105,6 +136,23 @@ pub fn uuid_from_select(reply: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `(name, uuid)` of every row of a select reply for `_uuid` and `name`.
+pub fn names_from_select(reply: &Value) -> Vec<(String, String)> {
+    reply["result"][0]["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    Some((
+                        r["name"].as_str()?.to_owned(),
+                        r["_uuid"][1].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// An error in a transact reply: the top-level `error` or any op's.
 pub fn reply_error(reply: &Value) -> Option<String> {
     if !reply["error"].is_null() {
@@ -128,10 +176,8 @@ pub struct Client {
 }
 
 impl Client {
-    pub async fn connect(path: &str) -> Result<Client> {
-        let stream = UnixStream::connect(path)
-            .await
-            .map_err(|e| NetError::io(format!("connect to ovsdb-server at {path}"), e))?;
+    pub async fn connect(path: &Path) -> std::io::Result<Client> {
+        let stream = UnixStream::connect(path).await?;
         Ok(Client {
             stream,
             next_id: 1,
@@ -139,15 +185,11 @@ impl Client {
         })
     }
 
-    pub async fn connect_default() -> Result<Client> {
-        Client::connect(DEFAULT_SOCKET).await
-    }
-
     async fn call(&mut self, make: impl FnOnce(u64) -> Value, what: &str) -> Result<Value> {
         let id = self.next_id;
         self.next_id += 1;
         let req = make(id);
-        let err = |e: std::io::Error| NetError::io(format!("ovsdb {what}"), e);
+        let err = |e: std::io::Error| NetError::Ovs(format!("ovsdb {what}: {e}"));
         self.stream
             .write_all(req.to_string().as_bytes())
             .await
@@ -160,7 +202,7 @@ impl Client {
                 self.buf.drain(..used);
                 if v["id"] == json!(id) {
                     if let Some(e) = reply_error(&v) {
-                        return Err(NetError::Invalid(format!("ovsdb {what}: {e}")));
+                        return Err(NetError::Ovs(format!("ovsdb {what}: {e}")));
                     }
                     return Ok(v);
                 }
@@ -177,7 +219,7 @@ impl Client {
             let mut chunk = [0u8; 4096];
             let n = self.stream.read(&mut chunk).await.map_err(err)?;
             if n == 0 {
-                return Err(NetError::Invalid(format!(
+                return Err(NetError::Ovs(format!(
                     "ovsdb {what}: server closed the connection"
                 )));
             }
@@ -185,8 +227,17 @@ impl Client {
         }
     }
 
-    /// Add the bridge unless it exists.
-    pub async fn add_bridge(&mut self, bridge: &str) -> Result<()> {
+    /// `ovs-vsctl init`: add the root row unless there is one.
+    pub async fn init(&mut self) -> Result<()> {
+        let r = self.call(init_request, "find root row").await?;
+        if uuid_from_select(&r).is_none() {
+            self.call(insert_root_request, "add root row").await?;
+        }
+        Ok(())
+    }
+
+    /// Add the bridge, marked as `instance`'s, unless it exists.
+    pub async fn add_bridge(&mut self, bridge: &str, instance: &str) -> Result<()> {
         let r = self
             .call(
                 |id| select_uuid_request(id, "Bridge", bridge),
@@ -194,7 +245,7 @@ impl Client {
             )
             .await?;
         if uuid_from_select(&r).is_none() {
-            self.call(|id| add_bridge_request(id, bridge), "add bridge")
+            self.call(|id| add_bridge_request(id, bridge, instance), "add bridge")
                 .await?;
         }
         Ok(())
@@ -223,6 +274,24 @@ impl Client {
         Ok(())
     }
 
+    /// Names of the bridges that carry `instance`'s mark.
+    pub async fn marked_bridges(&mut self, instance: &str) -> Result<Vec<(String, String)>> {
+        let r = self
+            .call(
+                |id| marked_bridges_request(id, instance),
+                "find marked bridges",
+            )
+            .await?;
+        Ok(names_from_select(&r))
+    }
+
+    /// Delete a bridge by row uuid (its ports and interfaces go with it).
+    pub async fn del_bridge_uuid(&mut self, uuid: &str) -> Result<()> {
+        self.call(|id| del_bridge_request(id, uuid), "delete bridge")
+            .await?;
+        Ok(())
+    }
+
     pub async fn del_bridge(&mut self, bridge: &str) -> Result<()> {
         let r = self
             .call(
@@ -244,7 +313,7 @@ mod tests {
 
     #[test]
     fn add_bridge_is_one_transaction_linking_interface_port_bridge_root() {
-        let r = add_bridge_request(7, "s1");
+        let r = add_bridge_request(7, "s1", "proj");
         assert_eq!(r["method"], "transact");
         assert_eq!(r["id"], 7);
         let p = r["params"].as_array().unwrap();
@@ -254,7 +323,8 @@ mod tests {
         assert_eq!(p[2]["row"]["interfaces"], json!(["named-uuid", "iface"]));
         assert_eq!(
             p[3]["row"],
-            json!({"name": "s1", "ports": ["named-uuid", "port"]})
+            json!({"name": "s1", "ports": ["named-uuid", "port"],
+                   "external_ids": ["map", [["conlink", "proj"]]]})
         );
         assert_eq!(
             p[4]["mutations"],
@@ -281,6 +351,23 @@ mod tests {
                 "delete",
                 ["set", [["uuid", "0d5c0b8e-1111-2222-3333-444455556666"]]]
             ]])
+        );
+    }
+
+    #[test]
+    fn marked_bridges_are_selected_by_external_ids_and_read_back() {
+        let r = marked_bridges_request(5, "proj");
+        assert_eq!(
+            r["params"][1]["where"],
+            json!([["external_ids", "includes", ["map", [["conlink", "proj"]]]]])
+        );
+        let reply: Value = serde_json::from_str(
+            r#"{"id":5,"result":[{"rows":[{"_uuid":["uuid","u1"],"name":"s1"},{"_uuid":["uuid","u2"],"name":"s2"}]}],"error":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            names_from_select(&reply),
+            vec![("s1".into(), "u1".into()), ("s2".into(), "u2".into())]
         );
     }
 
@@ -351,9 +438,9 @@ mod tests {
             }
             seen
         });
-        client.add_bridge("s1").await.unwrap();
+        client.add_bridge("s1", "proj").await.unwrap();
         let seen = peer.await.unwrap();
         assert_eq!(seen[0]["params"][1]["op"], "select");
-        assert_eq!(seen[1], add_bridge_request(2, "s1"));
+        assert_eq!(seen[1], add_bridge_request(2, "s1", "proj"));
     }
 }
