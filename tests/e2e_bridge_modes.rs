@@ -1,7 +1,8 @@
 //! examples/bridge-modes end to end: the same two nodes joined by a Linux
 //! bridge, by a tc patch (no bridge at all), and by `auto` (a Linux bridge
 //! here, where the openvswitch module is not loaded). The three projects
-//! run in parallel.
+//! run in parallel. Each also survives a node restart and a SIGKILLed
+//! conlink.
 
 mod common;
 mod e2e;
@@ -63,6 +64,16 @@ fn run_mode(test: &str, prefix: &str, mode: &str) {
             );
         }
     }
+
+    // One end comes back (a patch must re-point its partner's filter at the
+    // new outer end), then conlink itself dies without cleaning up and its
+    // next run must join both again from the kernel's leftovers.
+    e2e::docker(&["restart", "-t", "1", &ex.container_id("n2", 1)]);
+    ex.wait_for_addr("n2", 1, "eth0", "10.0.9.2/24");
+    ex.assert_ping("n1", 1, "10.0.9.2");
+    ex.kill_and_restart_conlink();
+    ex.assert_ping("n2", 1, "10.0.9.1");
+    ex.assert_no_errors();
     ex.stop_and_check_cleanup(&[("n1", 1), ("n2", 1)]);
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use common::docker::{Container, DOCKER_SOCKET, SocketProxy, TestImage, docker_ok, require_docker};
 use conlink::engine::{
-    ContainerEvent, ContainerId, Engine, EngineError, EngineEvent, EngineKind, EventStream, Exec,
+    ContainerEvent, ContainerId, Engine, EngineError, EngineEvent, EngineKind, EventStream,
     OutputLine, OutputStream, container_id_from_mountinfo,
 };
 use futures::StreamExt;
@@ -21,6 +21,11 @@ async fn engine() -> Engine {
 
 /// The next event about `id`, skipping other containers' events (tests run
 /// in parallel), or panic after a timeout.
+/// A string command as the config runs it: under `sh -c`.
+fn sh(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.into()]
+}
+
 async fn next_event_for(events: &mut EventStream, id: &str) -> ContainerEvent {
     let wait = async {
         loop {
@@ -277,7 +282,7 @@ async fn exec_streams_output_lines_and_returns_the_exit_code() {
     let engine = engine().await;
 
     let mut out = Vec::new();
-    let shell = Exec::Shell("echo one; echo two >&2; printf 'three\\nfour'; exit 3".into());
+    let shell = sh("echo one; echo two >&2; printf 'three\\nfour'; exit 3");
     let code = engine.exec(&name, &shell, |l| out.push(l)).await.unwrap();
     assert_eq!(code, 3);
     assert_eq!(lines(&out, OutputStream::Stdout), ["one", "three", "four"]);
@@ -285,14 +290,14 @@ async fn exec_streams_output_lines_and_returns_the_exit_code() {
 
     // A list is not split or interpreted by a shell.
     let mut out = Vec::new();
-    let argv = Exec::Argv(vec!["echo".into(), "a  b".into(), "$HOME;".into()]);
+    let argv: Vec<String> = vec!["echo".into(), "a  b".into(), "$HOME;".into()];
     let code = engine.exec(&name, &argv, |l| out.push(l)).await.unwrap();
     assert_eq!(code, 0);
     assert_eq!(lines(&out, OutputStream::Stdout), ["a  b $HOME;"]);
 
     // Lines arrive while the command still runs, not only at its end.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let slow = Exec::Shell("echo early; sleep 2; echo late".into());
+    let slow = sh("echo early; sleep 2; echo late");
     let run = engine.exec(&name, &slow, move |l| {
         let _ = tx.send((l.text, std::time::Instant::now()));
     });
@@ -313,14 +318,11 @@ async fn exec_streams_output_lines_and_returns_the_exit_code() {
     );
 
     let mut out = Vec::new();
-    let missing = Exec::Argv(vec!["/no/such/program".into()]);
+    let missing = ["/no/such/program".to_owned()];
     let code = engine.exec(&name, &missing, |l| out.push(l)).await.unwrap();
     assert_ne!(code, 0, "a missing program fails: {out:?}");
 
-    let err = engine
-        .exec(&name, &Exec::Argv(vec![]), |_| {})
-        .await
-        .unwrap_err();
+    let err = engine.exec(&name, &[], |_| {}).await.unwrap_err();
     assert!(matches!(err, EngineError::BadExec { .. }), "{err}");
     let gone = common::unique("conlink-none-");
     let err = engine.exec(&gone, &shell, |_| {}).await.unwrap_err();
@@ -340,7 +342,7 @@ async fn own_container_id_is_found_in_a_real_containers_mountinfo() {
     let code = engine
         .exec(
             &name,
-            &Exec::Argv(vec!["cat".into(), "/proc/self/mountinfo".into()]),
+            &["cat".to_owned(), "/proc/self/mountinfo".to_owned()],
             |l| {
                 text.push_str(&l.text);
                 text.push('\n');
@@ -369,11 +371,9 @@ async fn the_self_built_test_image_runs_a_shell() {
     let engine = engine().await;
     let mut out = Vec::new();
     let code = engine
-        .exec(
-            &c.name,
-            &Exec::Shell("ls /bin/sh && echo $PATH".into()),
-            |l| out.push(l.text),
-        )
+        .exec(&c.name, &sh("ls /bin/sh && echo $PATH"), |l| {
+            out.push(l.text)
+        })
         .await
         .unwrap();
     assert_eq!(

@@ -111,7 +111,10 @@ async fn starts_the_daemons_adds_marked_bridges_and_ports_and_stops_what_it_star
     // A bridge someone else made survives conlink's cleanup.
     let foreign = common::unique("obr");
     vsctl(&p, &["add-br", &foreign]);
-    assert_eq!(ovs.remove_marked_bridges().await.unwrap(), [bridge.as_str()]);
+    assert_eq!(
+        ovs.remove_marked_bridges().await.unwrap(),
+        [bridge.as_str()]
+    );
     assert_eq!(vsctl(&p, &["list-br"]), [foreign.as_str()]);
 
     ovs.stop_daemons().await;

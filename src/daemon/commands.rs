@@ -11,7 +11,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::model::CommandLine;
-use crate::engine::{self, Exec, OutputLine};
+use crate::engine::{self, OutputLine};
 
 /// Where a target's commands run.
 #[derive(Clone)]
@@ -30,11 +30,9 @@ impl Runner {
             tracing::info!("Exec command in {label}: {:?}", command.argv());
             let result = match &runner {
                 Runner::Container { engine, id } => {
-                    // argv() already spells a string command as `sh -c …`.
-                    let exec = Exec::Argv(command.argv());
                     let prefix = label.clone();
                     engine
-                        .exec(id, &exec, move |line: OutputLine| {
+                        .exec(id, &command.argv(), move |line: OutputLine| {
                             tracing::info!("  {prefix}: {}", line.text)
                         })
                         .await

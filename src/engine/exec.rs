@@ -10,24 +10,6 @@ use futures::StreamExt;
 use super::client::Engine;
 use super::error::EngineError;
 
-/// A command as the config gives it: a string runs under `sh -c`, a list is
-/// executed as is (no shell).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exec {
-    Shell(String),
-    Argv(Vec<String>),
-}
-
-impl Exec {
-    /// The argv the engine runs.
-    pub fn argv(&self) -> Vec<String> {
-        match self {
-            Exec::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
-            Exec::Argv(v) => v.clone(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputStream {
     Stdout,
@@ -76,15 +58,16 @@ fn to_text(line: &[u8]) -> String {
 const EXIT_CODE_WAIT: Duration = Duration::from_secs(5);
 
 impl Engine {
-    /// Run `cmd` in `container` (id or name), calling `on_line` for every
-    /// output line as it arrives, and return the command's exit code.
+    /// Run `argv` in `container` (id or name) as is — a config's string
+    /// command arrives here already spelled `sh -c …` — calling `on_line`
+    /// for every output line as it arrives, and return the exit code.
     pub async fn exec(
         &self,
         container: &str,
-        cmd: &Exec,
+        argv: &[String],
         mut on_line: impl FnMut(OutputLine) + Send,
     ) -> Result<i64, EngineError> {
-        let argv = cmd.argv();
+        let argv = argv.to_vec();
         if argv.is_empty() || argv[0].is_empty() {
             return Err(EngineError::BadExec {
                 container: container.to_owned(),
@@ -173,18 +156,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_commands_run_under_sh_c_and_lists_as_is() {
-        assert_eq!(
-            Exec::Shell("echo $X".into()).argv(),
-            ["sh", "-c", "echo $X"]
-        );
-        assert_eq!(
-            Exec::Argv(vec!["ip".into(), "a".into()]).argv(),
-            ["ip", "a"]
-        );
-    }
 
     #[test]
     fn chunks_are_cut_into_lines_whatever_their_boundaries() {

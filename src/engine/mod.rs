@@ -32,6 +32,6 @@ pub use container::{
 };
 pub use error::{EngineError, FailedSocket};
 pub use events::{ContainerEvent, EngineEvent, EventStream, classify};
-pub use exec::{Exec, OutputLine, OutputStream};
+pub use exec::{OutputLine, OutputStream};
 pub use identity::{container_id_from_cgroup, container_id_from_mountinfo, own_container_id};
 pub use scope::Scope;
