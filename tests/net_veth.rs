@@ -65,6 +65,13 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
         l["flags"].as_array().unwrap().iter().any(|f| f == "UP"),
         "{l}"
     );
+    // One queue each way from the start: no queue cut (and RCU wait under
+    // the RTNL lock) after registration.
+    assert_eq!(
+        (l["num_tx_queues"].as_u64(), l["num_rx_queues"].as_u64()),
+        (Some(1), Some(1)),
+        "{l}"
+    );
     let a = c1.json(&["addr", "show", "dev", "eth0"]);
     let addrs: Vec<String> = a[0]["addr_info"]
         .as_array()
@@ -84,6 +91,11 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
     assert_eq!(o["master"], br.as_str(), "{o}");
     assert_eq!(o["mtu"], 9000);
     assert_eq!(o["ifalias"], format!("conlink:{inst}"));
+    assert_eq!(
+        (o["num_tx_queues"].as_u64(), o["num_rx_queues"].as_u64()),
+        (Some(1), Some(1)),
+        "{o}"
+    );
     assert_eq!(home.link(&br)["ifalias"], format!("conlink:{inst}"));
 
     // tx checksum offload is off on the inner veth end.

@@ -4,6 +4,15 @@
 //! conlink's link group. The kernel refuses to bring a veth peer up in the
 //! create request (ENOTCONN: its partner is not registered yet), so the
 //! outer end is enslaved and set up by a second, pipelined request.
+//!
+//! Both ends ask for one tx and one rx queue. Left to itself the kernel
+//! gives a veth one queue per CPU and then cuts the real count to one
+//! after registering it, and that cut waits for an RCU grace period while
+//! holding the RTNL lock (veth_init_queues → netif_set_real_num_tx_queues →
+//! synchronize_net). On a busy host — runc mounting and unmounting for every
+//! container that starts — each such wait took up to a second here and
+//! stalled every other netlink request with it. `ip link add … numtxqueues 1
+//! numrxqueues 1` does the same.
 
 use std::os::fd::RawFd;
 
@@ -29,13 +38,17 @@ pub fn message(r: &VethRequest<'_>) -> LinkMessage {
     let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
         .name(r.outer)
         .setns_by_fd(r.home_fd)
-        .append_extra_attribute(LinkAttribute::Group(r.group));
+        .append_extra_attribute(LinkAttribute::Group(r.group))
+        .append_extra_attribute(LinkAttribute::NumTxQueues(1))
+        .append_extra_attribute(LinkAttribute::NumRxQueues(1));
     if let Some(m) = r.mtu {
         peer = peer.mtu(m);
     }
     let mut inner = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
         .name(r.inner)
         .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
+        .append_extra_attribute(LinkAttribute::NumTxQueues(1))
+        .append_extra_attribute(LinkAttribute::NumRxQueues(1))
         .up();
     for a in mtu_mac_attrs(r.mtu, r.mac) {
         inner = inner.append_extra_attribute(a);
