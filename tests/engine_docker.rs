@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use common::docker::{Container, DOCKER_SOCKET, SocketProxy, TestImage, docker_ok, require_docker};
 use conlink::engine::{
-    ContainerEvent, ContainerId, Engine, EngineError, EngineEvent, EngineKind, EventStream,
-    OutputLine, OutputStream, container_id_from_mountinfo,
+    ContainerEvent, ContainerId, ContainerInfo, Engine, EngineError, EngineEvent, EngineKind,
+    EventStream, OutputLine, OutputStream, container_id_from_mountinfo,
 };
 use futures::StreamExt;
 
@@ -87,6 +87,45 @@ async fn connect_all_uses_the_sockets_that_answer() {
 }
 
 #[tokio::test]
+async fn a_start_event_and_proc_give_what_inspect_gives() {
+    let test = "a_start_event_and_proc_give_what_inspect_gives";
+    if !require_docker(test) {
+        return;
+    }
+    let image = TestImage::get();
+    let engine = engine().await;
+    let mut events = engine.events(Some(SystemTime::now()));
+    let name = common::unique("conlink-fast-");
+    let c = Container::sleeper(
+        &image,
+        &name,
+        &[
+            ("com.docker.compose.project", "fastproj"),
+            ("com.docker.compose.service", "node"),
+            ("com.docker.compose.container-number", "3"),
+        ],
+    );
+    let ContainerEvent::Start { id, attributes } = next_event_for(&mut events, &c.id).await else {
+        panic!("expected a start event");
+    };
+    let pid = conlink::engine::proc_pid::find(Path::new("/proc"), &id)
+        .expect("the container's process is found through /proc");
+    let fast = ContainerInfo::from_start_event(&id, &attributes, pid).expect("name in the event");
+    let slow = engine.inspect(&c.id).await.unwrap();
+    assert_eq!(fast.name, slow.name);
+    assert_eq!(fast.compose, slow.compose);
+    assert_eq!(
+        fast.labels, slow.labels,
+        "event attributes minus name/image are the labels"
+    );
+    // Any process of the container will do, as long as it is in the
+    // container's network namespace.
+    let netns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/net")).unwrap();
+    assert_eq!(netns(pid), netns(slow.pid().unwrap()));
+    assert_ne!(netns(pid), netns(std::process::id()));
+}
+
+#[tokio::test]
 async fn inspect_and_list_report_a_started_container() {
     if !require_docker("inspect_and_list_report_a_started_container") {
         return;
@@ -159,12 +198,27 @@ async fn events_report_start_and_die_of_a_container() {
     let mut events = engine.events(Some(SystemTime::now()));
 
     let name = common::unique("conlink-ev-");
-    let c = Container::sleeper(&image, &name, &[]);
+    let c = Container::sleeper(&image, &name, &[("com.docker.compose.service", "web")]);
     let id = ContainerId::new(c.id.clone());
-    assert_eq!(
-        next_event_for(&mut events, &c.id).await,
-        ContainerEvent::Start { id: id.clone() }
-    );
+    // Docker's start event names the container and carries its labels:
+    // what lets the daemon skip an inspect.
+    match next_event_for(&mut events, &c.id).await {
+        ContainerEvent::Start {
+            id: got,
+            attributes,
+        } => {
+            assert_eq!(got, id);
+            assert_eq!(attributes.get("name"), Some(&name), "{attributes:?}");
+            assert_eq!(
+                attributes
+                    .get("com.docker.compose.service")
+                    .map(String::as_str),
+                Some("web"),
+                "{attributes:?}"
+            );
+        }
+        other => panic!("expected a start, got {other:?}"),
+    }
 
     docker_ok(&["kill", &name]);
     assert_eq!(
@@ -176,10 +230,10 @@ async fn events_report_start_and_die_of_a_container() {
     );
 
     docker_ok(&["start", &name]);
-    assert_eq!(
+    assert!(matches!(
         next_event_for(&mut events, &c.id).await,
-        ContainerEvent::Start { id: id.clone() }
-    );
+        ContainerEvent::Start { id: got, .. } if got == id
+    ));
 
     docker_ok(&["rm", "-f", &name]);
     assert!(matches!(

@@ -15,7 +15,8 @@ TARGET_RSS_MB = 15.0
 # tracing's default format without target: "<RFC 3339 UTC> <LEVEL> <message>".
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z\s+([A-Z]+)\s+(.*)$")
 DURATION = r"([0-9.]+)(ns|µs|us|ms|s)"
-WIRED = re.compile(rf"^(\S+): (\d+) of (\d+) links in {DURATION}(?: \(wiring {DURATION}\))?$")
+WIRED = re.compile(rf"^(\S+): (\d+) of (\d+) links in {DURATION}"
+                   rf"(?: \((?:pid via (\S+) {DURATION}, )?wiring {DURATION}\))?$")
 UNIT_MS = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -46,6 +47,7 @@ def main():
     ap.add_argument("--rss-kb", type=int, required=True)
     ap.add_argument("--hwm-kb", type=int, required=True)
     ap.add_argument("--cpu-ms", type=int, required=True)
+    ap.add_argument("--runq-ms", type=int, default=None)
     a = ap.parse_args()
 
     starts = {}  # container name -> engine's start time (s)
@@ -70,8 +72,11 @@ def main():
             w = WIRED.match(msg)
             if w and w.group(1) in starts:
                 took = float(w.group(4)) * UNIT_MS[w.group(5)]
-                wiring = float(w.group(6)) * UNIT_MS[w.group(7)] if w.group(6) else None
-                wired[w.group(1)] = (when, took, int(w.group(2)), int(w.group(3)), wiring)
+                how = w.group(6)
+                lookup = float(w.group(7)) * UNIT_MS[w.group(8)] if how else None
+                wiring = float(w.group(9)) * UNIT_MS[w.group(10)] if w.group(9) else None
+                wired[w.group(1)] = (when, took, int(w.group(2)), int(w.group(3)), wiring,
+                                     how, lookup)
             elif msg == "All links connected" and milestone is None:
                 milestone = when
 
@@ -96,14 +101,23 @@ def main():
     print("start → links configured, per container (ms):")
     rows = [("conlink (event received → done)", own),
             ("engine event time → conlink's log", engine)]
+    lookups = sorted(v[6] for v in wired.values() if v[6] is not None)
+    if lookups:
+        rows.append(("of which finding the pid", lookups))
     if wiring:
-        rows.append(("of which wiring (after inspect)", wiring))
+        rows.append(("of which wiring the links", wiring))
     for label, values in rows:
         if not values:
             continue
         p50, p90 = percentile(values, 50), percentile(values, 90)
         print(f"  {label:35} p50 {p50:7.2f}  p90 {p90:7.2f}  max {values[-1]:7.2f}"
               f"   p50 {ratio(p50, TARGET_P50_MS)} (≤ {TARGET_P50_MS:.0f} ms)")
+    hows = {}
+    for v in wired.values():
+        if v[5]:
+            hows[v[5]] = hows.get(v[5], 0) + 1
+    if hows:
+        print("  pid found via: " + ", ".join(f"{h} {n}" for h, n in sorted(hows.items())))
     print(f"last start event → last container configured: {all_ms:.1f} ms "
           f"({ratio(all_ms, TARGET_ALL_MS)}, ≤ {TARGET_ALL_MS:.0f} ms)")
     if milestone is not None:
@@ -117,6 +131,9 @@ def main():
           f"{TARGET_RSS_MB:.0f} MB); peak (VmHWM) {hwm_mb:.1f} MB")
     print(f"conlink CPU time while wiring: {a.cpu_ms} ms ({a.cpu_ms / max(len(wired), 1):.1f} ms "
           "per container)")
+    if a.runq_ms is not None:
+        print(f"conlink runnable but waiting for a CPU: {a.runq_ms} ms "
+              f"({a.runq_ms / max(len(wired), 1):.1f} ms per container; threads alive at the end)")
     if errors:
         print(f"conlink logged {len(errors)} warnings/errors, first: {errors[0]}")
 

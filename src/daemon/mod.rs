@@ -212,6 +212,7 @@ impl Daemon {
                     name: name.to_owned(),
                 },
                 since: Instant::now(),
+                lookup: None,
             };
             self.wire(job).await;
         }
@@ -223,6 +224,7 @@ impl Daemon {
         engine: &engine::Engine,
         info: ContainerInfo,
         since: Instant,
+        lookup: wire::Lookup,
     ) {
         let Some(pid) = info.pid() else {
             tracing::debug!("{} is not running, ignoring", info.name);
@@ -269,6 +271,7 @@ impl Daemon {
                 id: info.id.as_str().to_owned(),
             },
             since,
+            lookup: Some(lookup),
         };
         self.wire(job).await;
     }

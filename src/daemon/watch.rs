@@ -4,14 +4,19 @@
 //! container unwired (or a dead one remembered).
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 
-use crate::engine::{Backoff, ContainerEvent, Engine, EngineEvent};
+use crate::engine::{
+    Backoff, ContainerEvent, ContainerId, ContainerInfo, Engine, EngineError, EngineEvent,
+    EngineKind, proc_pid,
+};
 
 use super::Daemon;
+use super::wire::Lookup;
 
 /// Per-container serialisation: a die waits for the start still wiring.
 type Locks = Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>;
@@ -44,11 +49,13 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
                 }
                 for info in running {
                     seen.insert(info.id.as_str().to_owned());
+                    // A listing carries no pid: these are inspected.
                     spawn_start(
                         &daemon,
                         &engine,
                         &locks,
-                        info.id.as_str().to_owned(),
+                        info.id.clone(),
+                        HashMap::new(),
                         Instant::now(),
                     );
                 }
@@ -61,15 +68,10 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
         }
         while let Some(event) = events.next().await {
             match event {
-                EngineEvent::Container(ContainerEvent::Start { id }) => {
+                EngineEvent::Container(ContainerEvent::Start { id, attributes }) => {
+                    let since = Instant::now();
                     seen.insert(id.as_str().to_owned());
-                    spawn_start(
-                        &daemon,
-                        &engine,
-                        &locks,
-                        id.as_str().to_owned(),
-                        Instant::now(),
-                    );
+                    spawn_start(&daemon, &engine, &locks, id, attributes, since);
                 }
                 EngineEvent::Container(ContainerEvent::Die { id, .. }) => {
                     seen.remove(id.as_str());
@@ -107,16 +109,49 @@ async fn reconnect(old: &Engine, backoff: &mut Backoff) -> Engine {
     }
 }
 
-fn spawn_start(daemon: &Arc<Daemon>, engine: &Engine, locks: &Locks, id: String, since: Instant) {
-    let lock = lock_for(locks, &id);
+fn spawn_start(
+    daemon: &Arc<Daemon>,
+    engine: &Engine,
+    locks: &Locks,
+    id: ContainerId,
+    attributes: HashMap<String, String>,
+    since: Instant,
+) {
+    let lock = lock_for(locks, id.as_str());
     let daemon = daemon.clone();
     let engine = engine.clone();
     tokio::spawn(async move {
         let _held = lock.lock().await;
-        match engine.inspect(&id).await {
-            Ok(info) => daemon.container_started(&engine, info, since).await,
+        let looking = Instant::now();
+        match look_up(&engine, &id, &attributes).await {
+            Ok((info, how)) => {
+                let lookup = Lookup {
+                    how,
+                    took: looking.elapsed(),
+                };
+                daemon.container_started(&engine, info, since, lookup).await
+            }
             Err(e) if e.is_not_found() => tracing::debug!("{id} is gone before it could be wired"),
             Err(e) => tracing::error!("inspecting {id}: {e}"),
         }
     });
+}
+
+/// What the daemon needs of a started container. With Docker, whose start
+/// events carry name and labels, the pid comes from /proc without waiting
+/// for the engine to answer an inspect; otherwise (Podman, a listing, a
+/// process not visible from here) the engine is asked.
+async fn look_up(
+    engine: &Engine,
+    id: &ContainerId,
+    attributes: &HashMap<String, String>,
+) -> Result<(ContainerInfo, &'static str), EngineError> {
+    if engine.kind() == EngineKind::Docker && !attributes.is_empty() {
+        let fast = proc_pid::find(Path::new("/proc"), id)
+            .and_then(|pid| ContainerInfo::from_start_event(id, attributes, pid));
+        if let Some(info) = fast {
+            return Ok((info, "/proc"));
+        }
+    }
+    Ok((engine.inspect(id.as_str()).await?, "inspect"))
 }

@@ -29,6 +29,16 @@ pub struct Job<'a> {
     pub runner: Runner,
     /// When the start event arrived.
     pub since: Instant,
+    /// How the container's pid was learned, for containers.
+    pub lookup: Option<Lookup>,
+}
+
+/// How a started container's pid was learned, and how long that took.
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup {
+    /// `/proc` or `inspect`.
+    pub how: &'static str,
+    pub took: std::time::Duration,
 }
 
 impl Daemon {
@@ -58,10 +68,14 @@ impl Daemon {
             }
         }
         let took = job.since.elapsed();
-        // The rest of `took` is the engine's inspect and waiting for a turn:
-        // where the time goes when many containers start at once.
+        // The split shows where the time goes when many containers start
+        // at once; the rest of `took` is waiting for a turn.
+        let lookup = job
+            .lookup
+            .map(|l| format!("pid via {} {:.2?}, ", l.how, l.took))
+            .unwrap_or_default();
         tracing::debug!(
-            "{}: {} of {} links in {took:.2?} (wiring {:.2?})",
+            "{}: {} of {} links in {took:.2?} ({lookup}wiring {:.2?})",
             job.label,
             made.len(),
             job.links.len(),

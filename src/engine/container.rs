@@ -113,8 +113,7 @@ impl ComposeInfo {
     }
 }
 
-/// Everything the daemon needs to know about a container. This is also what
-/// it caches at `start`, because at `die` an inspect may already 404.
+/// Everything the daemon needs to know about a container when it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerInfo {
     pub id: ContainerId,
@@ -178,6 +177,37 @@ impl ContainerInfo {
             id: ContainerId(id),
             name,
             state,
+            labels,
+            compose,
+        })
+    }
+}
+
+impl ContainerInfo {
+    /// Build from a Docker `start` event's attributes and a pid found
+    /// elsewhere ([`super::proc_pid`]). Docker's attributes are the
+    /// container's labels plus `name` and `image`; `None` without a name
+    /// (an engine that does not send it: inspect instead).
+    pub fn from_start_event(
+        id: &ContainerId,
+        attributes: &HashMap<String, String>,
+        pid: u32,
+    ) -> Option<ContainerInfo> {
+        let name = attributes.get("name").filter(|n| !n.is_empty())?.clone();
+        let mut labels = attributes.clone();
+        labels.remove("name");
+        labels.remove("image");
+        let compose = match ComposeInfo::from_labels(&labels) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("container {name} ({id}): ignoring its compose labels: {e}");
+                None
+            }
+        };
+        Some(ContainerInfo {
+            id: id.clone(),
+            name,
+            state: RunState::Running { pid },
             labels,
             compose,
         })

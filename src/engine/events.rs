@@ -17,7 +17,12 @@ use super::container::ContainerId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContainerEvent {
     /// The container started (also after a restart): inspect it and wire it.
-    Start { id: ContainerId },
+    /// Docker puts the container's name and all its labels (beside `image`)
+    /// in `attributes`, which can spare the inspect.
+    Start {
+        id: ContainerId,
+        attributes: HashMap<String, String>,
+    },
     /// The container's process ended; its namespace is gone.
     Die {
         id: ContainerId,
@@ -30,7 +35,7 @@ pub enum ContainerEvent {
 impl ContainerEvent {
     pub fn id(&self) -> &ContainerId {
         match self {
-            ContainerEvent::Start { id }
+            ContainerEvent::Start { id, .. }
             | ContainerEvent::Die { id, .. }
             | ContainerEvent::Destroy { id } => id,
         }
@@ -71,7 +76,10 @@ pub fn classify(msg: &EventMessage) -> Option<ContainerEvent> {
     let action = msg.action.as_deref()?;
     let verb = action.split(':').next().unwrap_or_default().trim();
     match verb {
-        "start" => Some(ContainerEvent::Start { id }),
+        "start" => Some(ContainerEvent::Start {
+            id,
+            attributes: actor.attributes.clone().unwrap_or_default(),
+        }),
         // Podman has used both spellings across versions.
         "die" | "died" => {
             let exit_code = actor
@@ -173,8 +181,18 @@ mod tests {
     fn start_die_and_destroy_are_recognised() {
         let id = ContainerId::new("f00d");
         assert_eq!(
-            classify(&msg(C, "start", &[])),
-            Some(ContainerEvent::Start { id: id.clone() })
+            classify(&msg(
+                C,
+                "start",
+                &[("name", "web_1"), ("com.docker.compose.service", "web")]
+            )),
+            Some(ContainerEvent::Start {
+                id: id.clone(),
+                attributes: HashMap::from([
+                    ("name".to_owned(), "web_1".to_owned()),
+                    ("com.docker.compose.service".to_owned(), "web".to_owned())
+                ])
+            })
         );
         assert_eq!(
             classify(&msg(C, "die", &[("exitCode", "137")])),

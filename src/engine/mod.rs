@@ -7,24 +7,24 @@
 //!    paths ([`NoEngine`](EngineError::NoEngine) when none answers).
 //! 2. `let t = SystemTime::now(); let events = engine.events(Some(t));`
 //!    then [`Engine::list_running`] and treat each as a start.
-//! 3. On [`EngineEvent::Container`]: `Start` → [`Engine::inspect`] and
-//!    [`ContainerCache::remember`]; `Die` → [`ContainerCache::forget`].
+//! 3. On [`EngineEvent::Container`]: `Start` → the container's pid (from
+//!    [`proc_pid::find`] with the event's attributes, else
+//!    [`Engine::inspect`]); the daemon keeps what it wired for `Die`, when
+//!    inspect may already answer 404.
 //! 4. On [`EngineEvent::Disconnected`]: keep the network, [`Backoff::wait`],
-//!    reconnect, re-list, [`ContainerCache::forget_missing`] /
-//!    [`ContainerCache::unknown`].
+//!    reconnect, re-list and reconcile.
 
 mod backoff;
-mod cache;
 mod client;
 mod container;
 mod error;
 mod events;
 mod exec;
 mod identity;
+pub mod proc_pid;
 mod scope;
 
 pub use backoff::Backoff;
-pub use cache::ContainerCache;
 pub use client::{DEFAULT_DOCKER_SOCKET, DEFAULT_PODMAN_SOCKET, Engine, EngineKind};
 pub use container::{
     ComposeInfo, ComposeLabelError, ContainerId, ContainerInfo, LABEL_NUMBER, LABEL_PROJECT,
