@@ -104,19 +104,6 @@ pub fn select_uuid_request(id: u64, table: &str, name: &str) -> Value {
     })
 }
 
-/// `ovs-vsctl del-port BRIDGE PORT` once the port's uuid is known (the
-/// database garbage-collects the unreferenced Port and Interface rows).
-pub fn del_port_request(id: u64, bridge: &str, port_uuid: &str) -> Value {
-    json!({
-        "method": "transact",
-        "id": id,
-        "params": [DB,
-            {"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]],
-             "mutations": [["ports", "delete", ["set", [["uuid", port_uuid]]]]]}
-        ]
-    })
-}
-
 /// `ovs-vsctl del-br BRIDGE` once the bridge's uuid is known.
 pub fn del_bridge_request(id: u64, bridge_uuid: &str) -> Value {
     json!({
@@ -236,15 +223,17 @@ impl Client {
         Ok(())
     }
 
+    /// The row uuid of the `table` row named `name`, if there is one.
+    async fn find(&mut self, table: &str, name: &str) -> Result<Option<String>> {
+        let r = self
+            .call(|id| select_uuid_request(id, table, name), "find row")
+            .await?;
+        Ok(uuid_from_select(&r))
+    }
+
     /// Add the bridge, marked as `instance`'s, unless it exists.
     pub async fn add_bridge(&mut self, bridge: &str, instance: &str) -> Result<()> {
-        let r = self
-            .call(
-                |id| select_uuid_request(id, "Bridge", bridge),
-                "find bridge",
-            )
-            .await?;
-        if uuid_from_select(&r).is_none() {
+        if self.find("Bridge", bridge).await?.is_none() {
             self.call(|id| add_bridge_request(id, bridge, instance), "add bridge")
                 .await?;
         }
@@ -253,22 +242,8 @@ impl Client {
 
     /// Add a port to the bridge unless the port exists.
     pub async fn add_port(&mut self, bridge: &str, port: &str) -> Result<()> {
-        let r = self
-            .call(|id| select_uuid_request(id, "Port", port), "find port")
-            .await?;
-        if uuid_from_select(&r).is_none() {
+        if self.find("Port", port).await?.is_none() {
             self.call(|id| add_port_request(id, bridge, port), "add port")
-                .await?;
-        }
-        Ok(())
-    }
-
-    pub async fn del_port(&mut self, bridge: &str, port: &str) -> Result<()> {
-        let r = self
-            .call(|id| select_uuid_request(id, "Port", port), "find port")
-            .await?;
-        if let Some(uuid) = uuid_from_select(&r) {
-            self.call(|id| del_port_request(id, bridge, &uuid), "delete port")
                 .await?;
         }
         Ok(())
@@ -289,20 +264,6 @@ impl Client {
     pub async fn del_bridge_uuid(&mut self, uuid: &str) -> Result<()> {
         self.call(|id| del_bridge_request(id, uuid), "delete bridge")
             .await?;
-        Ok(())
-    }
-
-    pub async fn del_bridge(&mut self, bridge: &str) -> Result<()> {
-        let r = self
-            .call(
-                |id| select_uuid_request(id, "Bridge", bridge),
-                "find bridge",
-            )
-            .await?;
-        if let Some(uuid) = uuid_from_select(&r) {
-            self.call(|id| del_bridge_request(id, &uuid), "delete bridge")
-                .await?;
-        }
         Ok(())
     }
 }
@@ -334,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn add_and_delete_port_target_the_named_bridge() {
+    fn add_port_targets_the_named_bridge() {
         let r = add_port_request(1, "s1", "web_1-eth0");
         let p = r["params"].as_array().unwrap();
         assert_eq!(p[1]["row"], json!({"name": "web_1-eth0"}));
@@ -342,15 +303,6 @@ mod tests {
         assert_eq!(
             p[3]["mutations"],
             json!([["ports", "insert", ["set", [["named-uuid", "port"]]]]])
-        );
-        let d = del_port_request(2, "s1", "0d5c0b8e-1111-2222-3333-444455556666");
-        assert_eq!(
-            d["params"][1]["mutations"],
-            json!([[
-                "ports",
-                "delete",
-                ["set", [["uuid", "0d5c0b8e-1111-2222-3333-444455556666"]]]
-            ]])
         );
     }
 
