@@ -176,23 +176,27 @@ fn ipv4_address_added_later() {
     );
 }
 
-fn ipv6_works(ns: &Netns) -> bool {
+/// A fresh namespace for an IPv6 test, or `None` (skip said) without root
+/// or with IPv6 disabled in new namespaces.
+fn ipv6_netns(test: &str, prefix: &str) -> Option<Netns> {
+    if !common::require_root(test) {
+        return None;
+    }
+    let ns = Netns::new(&common::unique(prefix));
     let o = ns.exec(&["sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"]);
-    o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0"
+    if o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0" {
+        Some(ns)
+    } else {
+        common::skip(test, "IPv6 is disabled in new namespaces here");
+        None
+    }
 }
 
 #[test]
 fn ipv6_address_added_later() {
-    if !common::require_root("ipv6_address_added_later") {
+    let Some(ns) = ipv6_netns("ipv6_address_added_later", "cw6") else {
         return;
-    }
-    let ns = Netns::new(&common::unique("cw6"));
-    if !ipv6_works(&ns) {
-        return common::skip(
-            "ipv6_address_added_later",
-            "IPv6 is disabled in new namespaces here",
-        );
-    }
+    };
     let dev = veth_up(&ns);
     let w = Running::wait_in(&ns, &["-I", &dev]);
     ns.ok(&["addr", "add", "fd42:7::1/64", "dev", &dev, "nodad"]);
@@ -207,16 +211,12 @@ fn ipv6_address_added_later() {
 
 #[test]
 fn ipv6_address_counts_once_duplicate_detection_finishes() {
-    if !common::require_root("ipv6_address_counts_once_duplicate_detection_finishes") {
+    let Some(ns) = ipv6_netns(
+        "ipv6_address_counts_once_duplicate_detection_finishes",
+        "cwd",
+    ) else {
         return;
-    }
-    let ns = Netns::new(&common::unique("cwd"));
-    if !ipv6_works(&ns) {
-        return common::skip(
-            "ipv6_address_counts_once_duplicate_detection_finishes",
-            "IPv6 is disabled",
-        );
-    }
+    };
     let dev = veth_up(&ns);
     let w = Running::wait_in(&ns, &["-I", &dev]);
     // Without nodad the address starts tentative; wait must hold on until
