@@ -1,13 +1,19 @@
 //! The conlink sidecar: keep the kernel's network in the state the config
 //! declares while containers come and go.
 //!
-//! Start-up: clean what an earlier run of the same instance left, rename the
-//! Docker-provided eth0, make bridges and tunnels, wire named namespaces,
-//! then follow each engine's events (listing running containers as starts).
-//! Shutdown (SIGINT/SIGTERM): delete what this run made, exit 0.
+//! Start-up: install the stop signals' handlers, clean what an earlier run
+//! of the same instance left, rename the Docker-provided eth0, make bridges
+//! and tunnels, wire named namespaces (and follow them as they come and
+//! go), then follow each engine's events (listing running containers as
+//! starts). Links that fail for a passing reason are retried.
+//! Shutdown (SIGTERM, SIGINT, SIGHUP, SIGQUIT — also during start-up):
+//! wait for the link being made, delete what this run made, exit 0.
 
 mod commands;
 mod docker_eth0;
+mod netns_watch;
+mod retry;
+mod shutdown;
 mod state;
 mod watch;
 mod wire;
@@ -25,8 +31,13 @@ use crate::net::addr::IfName;
 use crate::net::{self, NsTarget};
 
 use commands::Runner;
+use shutdown::Shutdown;
 use state::State;
-use wire::Job;
+use wire::{Job, Target as WireTarget};
+
+/// One lock per target (container id or `netns:NAME`): a start, a die, a
+/// namespace event and a retry for the same target never run at once.
+type TargetLocks = std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
 
 /// conlink's renamed Docker interface, used for forwards.
 pub struct DockerEth0 {
@@ -40,49 +51,26 @@ pub struct Daemon {
     scope: Option<Scope>,
     docker_eth0: Option<DockerEth0>,
     state: Mutex<State>,
+    locks: TargetLocks,
+    shutdown: Shutdown,
     started: Instant,
     verbose: bool,
 }
 
-/// Run until SIGINT/SIGTERM. Errors here are start-up failures (exit 1).
+/// Run until a stop signal. Errors here are start-up failures (exit 1).
 pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
+    // Before anything touches the kernel: a stop during start-up must tear
+    // down what was made, not kill the process half-way.
+    let shutdown = Shutdown::install().context("installing signal handlers")?;
     let started = Instant::now();
     let needs_engine = !network.only_netns_targets();
     let sockets = [cli.docker_socket.clone(), cli.podman_socket.clone()];
-    let engines = if needs_engine {
-        let engines = engine::Engine::connect_all(&sockets).await?;
-        for e in &engines {
-            tracing::info!(
-                "Listening on {} ({:?} {}, API {})",
-                e.socket().display(),
-                e.kind(),
-                e.engine_version(),
-                e.api_version()
-            );
-        }
-        engines
-    } else {
-        tracing::info!("Only named-namespace targets: not connecting to a container engine");
-        Vec::new()
+    // Nothing is changed until the engines answer: a stop here just exits.
+    let found = tokio::select! {
+        found = connect(needs_engine, &sockets) => found?,
+        _ = shutdown.requested() => return Ok(()),
     };
-
-    // Who we are decides which compose project's services we wire.
-    let own = match engine::own_container_id() {
-        Some(id) => {
-            let mut found = None;
-            for e in &engines {
-                if let Ok(info) = e.inspect(id.as_str()).await {
-                    found = Some(info);
-                    break;
-                }
-            }
-            if found.is_some() {
-                tracing::info!("Detected enclosing container: {}", id.as_str());
-            }
-            found
-        }
-        None => None,
-    };
+    let (engines, own) = found;
     let scope = Scope::resolve(cli.compose_project.as_deref(), own.as_ref());
     match &scope {
         Some(s) => tracing::info!(
@@ -125,6 +113,8 @@ pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
         scope,
         docker_eth0,
         state: Mutex::new(State::default()),
+        locks: TargetLocks::default(),
+        shutdown: shutdown.clone(),
         started,
         verbose: cli.verbose > 0 || crate::logging::env_verbose(),
     });
@@ -135,26 +125,78 @@ pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
         );
     }
 
-    daemon.build_static().await;
-    daemon.check_milestone();
-
-    let watchers: Vec<_> = engines
-        .into_iter()
-        .map(|e| tokio::spawn(watch::follow(daemon.clone(), e)))
-        .collect();
-
-    wait_for_signal().await?;
-    for w in &watchers {
-        w.abort();
+    let mut tasks = Vec::new();
+    if !daemon.network.netns_names().is_empty() {
+        // Before the first namespace is wired, so none that appears in
+        // between is missed.
+        match netns_watch::Watcher::new() {
+            Ok(w) => tasks.push(tokio::spawn(netns_watch::follow(daemon.clone(), w))),
+            Err(e) => tracing::warn!(
+                "cannot watch {} for namespaces that come and go: {e}",
+                netns_watch::NETNS_DIR
+            ),
+        }
     }
-    // A second signal during teardown exits at once.
-    tokio::spawn(async {
-        let _ = wait_for_signal().await;
-        tracing::warn!("Second signal: exiting without cleanup");
-        std::process::exit(130);
-    });
+    daemon.build_static().await;
+    if !shutdown.is_requested() {
+        daemon.check_milestone();
+        tasks.extend(
+            engines
+                .into_iter()
+                .map(|e| tokio::spawn(watch::follow(daemon.clone(), e))),
+        );
+    }
+
+    shutdown.requested().await;
+    for t in &tasks {
+        t.abort();
+    }
+    // A link being made is finished and recorded before teardown looks.
+    shutdown.drain().await;
     daemon.teardown().await;
     Ok(())
+}
+
+/// The engines to follow, and conlink's own container if it runs in one.
+async fn connect(
+    needs_engine: bool,
+    sockets: &[std::path::PathBuf],
+) -> anyhow::Result<(Vec<engine::Engine>, Option<ContainerInfo>)> {
+    let engines = if needs_engine {
+        let engines = engine::Engine::connect_all(sockets).await?;
+        for e in &engines {
+            tracing::info!(
+                "Listening on {} ({:?} {}, API {})",
+                e.socket().display(),
+                e.kind(),
+                e.engine_version(),
+                e.api_version()
+            );
+        }
+        engines
+    } else {
+        tracing::info!("Only named-namespace targets: not connecting to a container engine");
+        Vec::new()
+    };
+
+    // Who we are decides which compose project's services we wire.
+    let own = match engine::own_container_id() {
+        Some(id) => {
+            let mut found = None;
+            for e in &engines {
+                if let Ok(info) = e.inspect(id.as_str()).await {
+                    found = Some(info);
+                    break;
+                }
+            }
+            if found.is_some() {
+                tracing::info!("Detected enclosing container: {}", id.as_str());
+            }
+            found
+        }
+        None => None,
+    };
+    Ok((engines, own))
 }
 
 fn has_service_targets(network: &Network) -> bool {
@@ -164,22 +206,29 @@ fn has_service_targets(network: &Network) -> bool {
         .any(|t| matches!(t, Target::Service(_)))
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("Got SIGTERM"),
-        _ = int.recv() => tracing::info!("Got SIGINT"),
-    }
-    Ok(())
-}
-
 impl Daemon {
+    /// The lock of one target (container id or `netns:NAME`).
+    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .expect("locks")
+            .entry(key.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Drop a target's lock once it can have no more events (destroyed).
+    fn drop_lock(&self, key: &str) {
+        self.locks.lock().expect("locks").remove(key);
+    }
+
     /// Bridges, tunnels and named-namespace targets: everything that does
-    /// not wait for a container.
-    async fn build_static(&self) {
+    /// not wait for a container. Stops early when a stop is requested.
+    async fn build_static(self: &Arc<Self>) {
         for bridge in self.network.bridges.values() {
+            if self.shutdown.is_requested() {
+                return;
+            }
             tracing::info!("Creating bridge {} ({:?})", bridge.name, bridge.mode);
             if let Err(e) = self.net.ensure_bridge(bridge).await {
                 tracing::error!("bridge {}: {e}", bridge.name);
@@ -187,6 +236,9 @@ impl Daemon {
         }
         for tunnel in self.network.tunnels() {
             let name = tunnel.dev_name();
+            let Some(_gate) = self.shutdown.enter().await else {
+                return;
+            };
             tracing::info!(
                 "Creating tunnel {name} to {} (bridge {})",
                 tunnel.remote,
@@ -194,33 +246,81 @@ impl Daemon {
             );
             match self.net.create_tunnel(tunnel).await {
                 Ok(_) => self.state.lock().expect("state lock").add_tunnel(name),
-                Err(e) => tracing::error!("tunnel {name}: {e}"),
+                Err(e) => {
+                    let reason = wire::reason_of(&e);
+                    tracing::error!("tunnel {name}: {reason}");
+                    self.state
+                        .lock()
+                        .expect("state lock")
+                        .tunnel_failed(name, reason);
+                }
             }
         }
         for name in self.network.netns_names() {
-            let target = Target::Netns(name.to_owned());
-            let job = Job {
-                key: format!("netns:{name}"),
-                label: name.to_owned(),
-                ns: NsTarget::Name(name.to_owned()),
-                index: 1,
-                name_seed: name.to_owned(),
-                replica: None,
-                links: self.network.links_for(&target).collect(),
-                commands: self.network.commands_for(&target).collect(),
-                runner: Runner::Netns {
-                    name: name.to_owned(),
-                },
-                since: Instant::now(),
-                lookup: None,
-            };
-            self.wire(job).await;
+            if self.shutdown.is_requested() {
+                return;
+            }
+            self.netns_changed(name, netns_watch::Seen::AtStart).await;
         }
     }
 
-    /// A container started (or was found running).
+    /// A named namespace target may have appeared, vanished or been
+    /// re-created: bring what is wired in line with what exists.
+    async fn netns_changed(self: &Arc<Self>, name: &str, seen: netns_watch::Seen) {
+        let key = format!("netns:{name}");
+        let lock = self.lock_for(&key);
+        let _held = lock.lock().await;
+        let now = netns_watch::identity(name);
+        let wired = self.state.lock().expect("state lock").ns_identity(&key);
+        if wired.is_some() && wired == now {
+            return;
+        }
+        if wired.is_some() {
+            let why = if now.is_some() {
+                "re-created"
+            } else {
+                "deleted"
+            };
+            self.target_gone(&key, &format!("netns {name} {why}")).await;
+        }
+        let Some(identity) = now else {
+            self.state.lock().expect("state lock").await_netns(name);
+            if seen == netns_watch::Seen::AtStart {
+                tracing::info!("netns {name} does not exist yet: waiting for it");
+            }
+            self.check_milestone();
+            return;
+        };
+        self.state.lock().expect("state lock").netns_appeared(name);
+        if seen != netns_watch::Seen::AtStart {
+            tracing::info!("netns {name} appeared: wiring it");
+        }
+        let target = Target::Netns(name.to_owned());
+        let t = WireTarget {
+            key,
+            label: name.to_owned(),
+            ns: NsTarget::Name(name.to_owned()),
+            ns_identity: Some(identity),
+            index: 1,
+            name_seed: name.to_owned(),
+            replica: None,
+            commands: self.network.commands_for(&target).cloned().collect(),
+            runner: Runner::Netns {
+                name: name.to_owned(),
+            },
+        };
+        let job = Job {
+            target: Arc::new(t),
+            links: self.network.links_for(&target).cloned().collect(),
+            since: Instant::now(),
+            lookup: None,
+        };
+        self.wire(job).await;
+    }
+
+    /// A container started (or was found running). The caller holds its lock.
     async fn container_started(
-        &self,
+        self: &Arc<Self>,
         engine: &engine::Engine,
         info: ContainerInfo,
         since: Instant,
@@ -247,29 +347,35 @@ impl Daemon {
         let links: Vec<_> = self
             .network
             .links_for_container(service, &info.name)
+            .cloned()
             .collect();
         let commands: Vec<_> = self
             .network
             .commands_for_container(service, &info.name)
+            .cloned()
             .collect();
         if links.is_empty() && commands.is_empty() {
             tracing::debug!("Event: no matching config for {}, ignoring", info.name);
             return;
         }
         tracing::info!("Event: start {} ({})", info.name, info.id.short());
-        let job = Job {
+        let t = WireTarget {
             key,
             label: info.name.clone(),
             ns: NsTarget::Pid(pid),
+            ns_identity: None,
             index: compose.map_or(1, |c| c.number),
             name_seed: info.id.as_str().to_owned(),
             replica: compose.map(|c| (c.service.clone(), c.number)),
-            links,
             commands,
             runner: Runner::Container {
                 engine: engine.clone(),
                 id: info.id.as_str().to_owned(),
             },
+        };
+        let job = Job {
+            target: Arc::new(t),
+            links,
             since,
             lookup: Some(lookup),
         };
@@ -277,12 +383,19 @@ impl Daemon {
     }
 
     /// A container died: its namespace (and with it the inner ends and veth
-    /// peers) is going away; forget it so a restart wires it afresh.
+    /// peers) is going away; forget it so a restart wires it afresh. The
+    /// caller holds its lock.
     async fn container_died(&self, id: &str) {
-        let gone = self.state.lock().expect("state lock").remove(id);
+        self.target_gone(id, "die").await;
+    }
+
+    /// Forget a target whose namespace is gone or going: its links go with
+    /// it, a retry for it stops, and a patch can take a new end.
+    async fn target_gone(&self, key: &str, why: &str) {
+        let gone = self.state.lock().expect("state lock").remove(key);
         if let Some(w) = gone {
             tracing::info!(
-                "Event: die {} ({} links gone with it)",
+                "Event: {why}: {} ({} links gone with it)",
                 w.label,
                 w.links.len()
             );
@@ -300,6 +413,15 @@ impl Daemon {
         let expected = self
             .network
             .expected_link_count(|svc| replicas.get(svc).copied().unwrap_or(1).max(1));
+        // Said once per change, so a link failing keeps its reason in the
+        // log without repeating it for every container that starts.
+        match state.missing_report_if_changed() {
+            Some(report) if !report.is_empty() => {
+                tracing::warn!("Not all links connected; missing: {report}")
+            }
+            Some(_) if state.all_connected() => tracing::info!("No configured link is missing now"),
+            _ => {}
+        }
         if state.reach_milestone(expected) {
             tracing::info!("All links connected");
             let t = state.timings();

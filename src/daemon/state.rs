@@ -1,13 +1,15 @@
 //! What this run has wired, in one place: the links per container or
-//! namespace, the replicas seen per service, and the "All links connected"
-//! milestone. Kept apart from the event handling so a future control socket
-//! can read it.
+//! namespace (made and not made, with why), the replicas seen per service,
+//! and the "All links connected" milestone, which is reached only when no
+//! configured link is missing. Kept apart from the event handling so a
+//! control socket can read it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use crate::net::NsTarget;
 use crate::net::addr::IfName;
+use crate::net::netns::NsId;
 
 /// One link this run created.
 #[derive(Debug, Clone)]
@@ -19,14 +21,32 @@ pub struct WiredLink {
     pub outer: Option<IfName>,
 }
 
+/// A configured link of a wired target that does not exist (yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLink {
+    /// `container:dev`, as in logs.
+    pub id: String,
+    pub reason: String,
+    /// Being retried (the reason can pass), or given up on.
+    pub retrying: bool,
+}
+
 /// A container or named namespace and what was made in it.
 #[derive(Debug, Clone)]
 pub struct Wired {
     pub label: String,
     pub ns: NsTarget,
+    /// Which wiring of this key this is: a retry started for an earlier
+    /// one (the container restarted, the namespace was re-created) must not
+    /// touch this one.
+    pub generation: u64,
     /// `Some((service, replica number))` for compose service containers.
     pub replica: Option<(String, u32)>,
     pub links: Vec<WiredLink>,
+    pub failed: Vec<FailedLink>,
+    /// Named namespaces: which namespace (device and inode of its file)
+    /// was wired, to tell a re-created one from the same.
+    pub ns_identity: Option<NsId>,
     /// Start event → links configured.
     pub took: Duration,
 }
@@ -36,7 +56,14 @@ pub struct State {
     /// Keyed by container id, or `netns:NAME`.
     wired: HashMap<String, Wired>,
     tunnels: BTreeSet<String>,
+    /// Tunnels that could not be made, with why.
+    failed_tunnels: BTreeMap<String, String>,
+    /// Named namespaces the config targets that do not exist now.
+    awaited_netns: BTreeSet<String>,
     all_connected: bool,
+    generations: u64,
+    /// The last "still missing" report, so it is logged once per change.
+    last_missing: String,
 }
 
 impl State {
@@ -45,8 +72,95 @@ impl State {
         self.wired.get(key).map(|w| w.ns.clone())
     }
 
+    /// The generation of what is wired under `key` now.
+    pub fn generation_of(&self, key: &str) -> Option<u64> {
+        self.wired.get(key).map(|w| w.generation)
+    }
+
+    /// Which namespace a named-namespace target was wired in.
+    pub fn ns_identity(&self, key: &str) -> Option<NsId> {
+        self.wired.get(key).and_then(|w| w.ns_identity)
+    }
+
+    pub fn all_connected(&self) -> bool {
+        self.all_connected
+    }
+
+    /// A fresh generation number for a new wiring.
+    pub fn next_generation(&mut self) -> u64 {
+        self.generations += 1;
+        self.generations
+    }
+
     pub fn insert(&mut self, key: String, wired: Wired) {
         self.wired.insert(key, wired);
+    }
+
+    /// A retried link now exists: record it and drop it from the failed.
+    pub fn link_made(&mut self, key: &str, link: WiredLink) {
+        if let Some(w) = self.wired.get_mut(key) {
+            w.failed.retain(|f| f.id != link.id);
+            w.links.push(link);
+        }
+    }
+
+    /// A retried link failed again (possibly for another reason).
+    pub fn link_failed(&mut self, key: &str, failed: FailedLink) {
+        if let Some(w) = self.wired.get_mut(key) {
+            match w.failed.iter_mut().find(|f| f.id == failed.id) {
+                Some(f) => *f = failed,
+                None => w.failed.push(failed),
+            }
+        }
+    }
+
+    pub fn tunnel_failed(&mut self, name: String, reason: String) {
+        self.failed_tunnels.insert(name, reason);
+    }
+
+    pub fn await_netns(&mut self, name: &str) {
+        self.awaited_netns.insert(name.to_owned());
+    }
+
+    pub fn netns_appeared(&mut self, name: &str) {
+        self.awaited_netns.remove(name);
+    }
+
+    /// Every configured link or tunnel known not to exist, with why.
+    pub fn missing(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .wired
+            .values()
+            .flat_map(|w| w.failed.iter().map(|f| (f.id.clone(), f.reason.clone())))
+            .collect();
+        out.extend(
+            self.failed_tunnels
+                .iter()
+                .map(|(n, r)| (format!("tunnel {n}"), r.clone())),
+        );
+        out.extend(self.awaited_netns.iter().map(|n| {
+            (
+                format!("netns {n}"),
+                "does not exist (waiting for it)".into(),
+            )
+        }));
+        out.sort();
+        out
+    }
+
+    /// `Some(report)` when the missing links changed since the last report.
+    pub fn missing_report_if_changed(&mut self) -> Option<String> {
+        let report = self
+            .missing()
+            .iter()
+            .map(|(id, why)| format!("{id} ({why})"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if report == self.last_missing {
+            return None;
+        }
+        self.last_missing = report.clone();
+        Some(report)
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Wired> {
@@ -77,9 +191,10 @@ impl State {
         self.wired.values().map(|w| w.links.len()).sum::<usize>() + self.tunnels.len()
     }
 
-    /// True exactly once: the first time `connected() >= expected`.
+    /// True exactly once: the first time `connected() >= expected` with
+    /// nothing known to be missing.
     pub fn reach_milestone(&mut self, expected: usize) -> bool {
-        if self.all_connected || self.connected() < expected {
+        if self.all_connected || self.connected() < expected || !self.missing().is_empty() {
             return false;
         }
         self.all_connected = true;
@@ -111,6 +226,9 @@ mod tests {
         Wired {
             label: "x".into(),
             ns: NsTarget::Current,
+            generation: 1,
+            failed: Vec::new(),
+            ns_identity: None,
             replica: replica.map(|(s, i)| (s.to_owned(), i)),
             links: (0..n)
                 .map(|i| WiredLink {
@@ -134,6 +252,47 @@ mod tests {
         s.remove("a");
         s.insert("b".into(), wired(2, Some(("node", 2))));
         assert!(!s.reach_milestone(3));
+    }
+
+    #[test]
+    fn milestone_waits_for_failed_links_and_reports_changes_once() {
+        let mut s = State::default();
+        let mut w = wired(1, None);
+        w.failed.push(FailedLink {
+            id: "x:eth9".into(),
+            reason: "File exists".into(),
+            retrying: true,
+        });
+        s.insert("a".into(), w);
+        // Enough links by count, but one is known to be missing.
+        assert!(!s.reach_milestone(1));
+        assert_eq!(
+            s.missing_report_if_changed().as_deref(),
+            Some("x:eth9 (File exists)")
+        );
+        assert_eq!(s.missing_report_if_changed(), None, "unchanged: not again");
+        s.link_made(
+            "a",
+            WiredLink {
+                id: "x:eth9".into(),
+                dev: "eth9".parse().unwrap(),
+                outer: None,
+            },
+        );
+        assert!(s.missing().is_empty());
+        assert!(s.reach_milestone(2));
+        assert_eq!(s.missing_report_if_changed().as_deref(), Some(""));
+    }
+
+    #[test]
+    fn awaited_namespaces_and_failed_tunnels_count_as_missing() {
+        let mut s = State::default();
+        s.await_netns("n1");
+        s.tunnel_failed("vxlan-5".into(), "kernel lacks vxlan".into());
+        assert!(!s.reach_milestone(0));
+        assert_eq!(s.missing().len(), 2);
+        s.netns_appeared("n1");
+        assert_eq!(s.missing().len(), 1);
     }
 
     #[test]

@@ -18,20 +18,7 @@ use crate::engine::{
 use super::Daemon;
 use super::wire::Lookup;
 
-/// Per-container serialisation: a die waits for the start still wiring.
-type Locks = Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>;
-
-fn lock_for(locks: &Locks, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-    locks
-        .lock()
-        .expect("locks")
-        .entry(id.to_owned())
-        .or_default()
-        .clone()
-}
-
 pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
-    let locks: Locks = Arc::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut backoff = Backoff::default();
     loop {
@@ -45,6 +32,8 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
                     running.iter().map(|c| c.id.as_str().to_owned()).collect();
                 for gone in seen.difference(&now).cloned().collect::<Vec<_>>() {
                     seen.remove(&gone);
+                    let lock = daemon.lock_for(&gone);
+                    let _held = lock.lock().await;
                     daemon.container_died(&gone).await;
                 }
                 for info in running {
@@ -53,7 +42,6 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
                     spawn_start(
                         &daemon,
                         &engine,
-                        &locks,
                         info.id.clone(),
                         HashMap::new(),
                         Instant::now(),
@@ -71,11 +59,11 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
                 EngineEvent::Container(ContainerEvent::Start { id, attributes }) => {
                     let since = Instant::now();
                     seen.insert(id.as_str().to_owned());
-                    spawn_start(&daemon, &engine, &locks, id, attributes, since);
+                    spawn_start(&daemon, &engine, id, attributes, since);
                 }
                 EngineEvent::Container(ContainerEvent::Die { id, .. }) => {
                     seen.remove(id.as_str());
-                    let lock = lock_for(&locks, id.as_str());
+                    let lock = daemon.lock_for(id.as_str());
                     let daemon = daemon.clone();
                     tokio::spawn(async move {
                         let _held = lock.lock().await;
@@ -83,7 +71,7 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
                     });
                 }
                 EngineEvent::Container(ContainerEvent::Destroy { id }) => {
-                    locks.lock().expect("locks").remove(id.as_str());
+                    daemon.drop_lock(id.as_str());
                 }
                 EngineEvent::Disconnected { reason } => {
                     tracing::warn!(
@@ -112,12 +100,11 @@ async fn reconnect(old: &Engine, backoff: &mut Backoff) -> Engine {
 fn spawn_start(
     daemon: &Arc<Daemon>,
     engine: &Engine,
-    locks: &Locks,
     id: ContainerId,
     attributes: HashMap<String, String>,
     since: Instant,
 ) {
-    let lock = lock_for(locks, id.as_str());
+    let lock = daemon.lock_for(id.as_str());
     let daemon = daemon.clone();
     let engine = engine.clone();
     tokio::spawn(async move {

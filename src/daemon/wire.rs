@@ -1,32 +1,43 @@
 //! Wiring one target (a container or a named namespace): its links in config
 //! order, then its port forwards, then its commands. A failing link is logged
-//! with its `container:dev` id and the others go on.
+//! with its `container:dev` id and the others go on; one that failed for a
+//! reason that can pass is retried with backoff (see `retry`), and the
+//! target's commands run once none is left to retry.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::model::{Command, Link};
-use crate::net::NsTarget;
+use crate::net::netns::NsId;
 use crate::net::spec::{LinkKind, LinkSpec};
+use crate::net::{NetError, NsTarget};
 
 use super::Daemon;
 use super::commands::Runner;
-use super::state::{Wired, WiredLink};
+use super::state::{FailedLink, Wired, WiredLink};
 
-/// Everything needed to wire one target.
-pub struct Job<'a> {
+/// A container or named namespace to wire, and what it needs.
+pub struct Target {
     /// State key: container id or `netns:NAME`.
     pub key: String,
     /// Container or namespace name, for logs and link ids.
     pub label: String,
     pub ns: NsTarget,
+    /// Named namespaces: which one (device and inode of its file).
+    pub ns_identity: Option<NsId>,
     /// Replica number (1 for anything that is not a scaled service).
     pub index: u32,
-    /// Container id (or namespace name) for long outer-dev names.
+    /// Container id (or namespace name), passed to the naming of outer ends.
     pub name_seed: String,
     pub replica: Option<(String, u32)>,
-    pub links: Vec<&'a Link>,
-    pub commands: Vec<&'a Command>,
+    pub commands: Vec<Command>,
     pub runner: Runner,
+}
+
+/// Everything needed to wire one target now.
+pub struct Job {
+    pub target: Arc<Target>,
+    pub links: Vec<Link>,
     /// When the start event arrived.
     pub since: Instant,
     /// How the container's pid was learned, for containers.
@@ -41,30 +52,34 @@ pub struct Lookup {
     pub took: std::time::Duration,
 }
 
+/// Whether an attempt logs what it does (a first try) or only its outcome
+/// to the caller (a retry, which logs changes of state itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Quiet {
+    No,
+    Yes,
+}
+
+/// What became of one attempt at a link.
+pub(super) enum Attempt {
+    Made(WiredLink),
+    Failed(FailedLink),
+    /// conlink is stopping: nothing was tried.
+    Stopping,
+}
+
 impl Daemon {
-    pub(super) async fn wire(&self, job: Job<'_>) {
+    /// Wire `job`'s target; the caller holds the target's lock.
+    pub(super) async fn wire(self: &Arc<Self>, job: Job) {
+        let t = &job.target;
         let wiring = Instant::now();
         let mut made = Vec::new();
+        let mut failed: Vec<(Link, FailedLink)> = Vec::new();
         for link in &job.links {
-            let id = format!("{}:{}", job.label, link.dev);
-            let spec = match link.instance(job.index, &job.name_seed) {
-                Ok(spec) => spec,
-                Err(e) => {
-                    tracing::error!("{id}: {e}");
-                    continue;
-                }
-            };
-            tracing::info!("Creating {}", describe(&id, &spec));
-            match self.net.create_link(&job.ns, &id, &spec).await {
-                Ok(created) => {
-                    self.add_forwards(&id, &job.ns, &spec).await;
-                    made.push(WiredLink {
-                        id,
-                        dev: created.dev,
-                        outer: created.outer,
-                    });
-                }
-                Err(e) => tracing::error!("{id}: {e}"),
+            match self.attempt_link(t, link, Quiet::No).await {
+                Attempt::Made(w) => made.push(w),
+                Attempt::Failed(f) => failed.push((link.clone(), f)),
+                Attempt::Stopping => break,
             }
         }
         let took = job.since.elapsed();
@@ -76,28 +91,96 @@ impl Daemon {
             .unwrap_or_default();
         tracing::debug!(
             "{}: {} of {} links in {took:.2?} ({lookup}wiring {:.2?})",
-            job.label,
+            t.label,
             made.len(),
             job.links.len(),
             wiring.elapsed()
         );
-        {
+        let generation = {
             let mut state = self.state.lock().expect("state lock");
+            let generation = state.next_generation();
             state.insert(
-                job.key.clone(),
+                t.key.clone(),
                 Wired {
-                    label: job.label.clone(),
-                    ns: job.ns.clone(),
-                    replica: job.replica.clone(),
+                    label: t.label.clone(),
+                    ns: t.ns.clone(),
+                    generation,
+                    replica: t.replica.clone(),
                     links: made,
+                    failed: failed.iter().map(|(_, f)| f.clone()).collect(),
+                    ns_identity: t.ns_identity,
                     took,
                 },
             );
-        }
-        for command in &job.commands {
-            job.runner.spawn(&job.label, &command.command);
+            generation
+        };
+        let retry: Vec<(Link, FailedLink)> =
+            failed.into_iter().filter(|(_, f)| f.retrying).collect();
+        if retry.is_empty() {
+            self.run_commands(t);
+        } else {
+            tokio::spawn(self.clone().retry(job.target.clone(), generation, retry));
         }
         self.check_milestone();
+    }
+
+    /// Make one link of `t` (and its forwards), logging a failure once.
+    pub(super) async fn attempt_link(&self, t: &Target, link: &Link, quiet: Quiet) -> Attempt {
+        let id = format!("{}:{}", t.label, link.dev);
+        let spec = match link.instance(t.index, &t.name_seed) {
+            Ok(spec) => spec,
+            Err(e) => {
+                if quiet == Quiet::No {
+                    tracing::error!("{e}");
+                }
+                return Attempt::Failed(FailedLink {
+                    id,
+                    reason: e.to_string(),
+                    retrying: false,
+                });
+            }
+        };
+        // Held until the link is recorded, so a stop waits for it.
+        let Some(_gate) = self.shutdown.enter().await else {
+            return Attempt::Stopping;
+        };
+        if quiet == Quiet::No {
+            tracing::info!("Creating {}", describe(&id, &spec));
+        }
+        match self.net.create_link(&t.ns, &id, &spec).await {
+            Ok(created) => {
+                self.add_forwards(&id, &t.ns, &spec).await;
+                Attempt::Made(WiredLink {
+                    id,
+                    dev: created.dev,
+                    outer: created.outer,
+                })
+            }
+            Err(e) => {
+                let retrying = is_transient(&e);
+                // The error already names the link (`container:dev: …`).
+                match (quiet, retrying) {
+                    (Quiet::Yes, _) => tracing::debug!("{e}"),
+                    (Quiet::No, true) => tracing::warn!("{e} (will retry)"),
+                    (Quiet::No, false) => tracing::error!("{e}"),
+                }
+                Attempt::Failed(FailedLink {
+                    id,
+                    reason: reason_of(&e),
+                    retrying,
+                })
+            }
+        }
+    }
+
+    /// The target's commands, once its links are as made as they will get.
+    pub(super) fn run_commands(&self, t: &Target) {
+        if self.shutdown.is_requested() {
+            return;
+        }
+        for command in &t.commands {
+            t.runner.spawn(&t.label, &command.command);
+        }
     }
 
     /// DNAT from conlink's docker-facing interface to the link's ip, and a
@@ -155,4 +238,21 @@ pub fn describe(id: &str, spec: &LinkSpec) -> String {
         s += &format!(" (bridge {bridge})");
     }
     s
+}
+
+/// A failure that can pass by itself: the name is still held by a veth
+/// whose namespace the kernel is tearing down, or the kernel is busy.
+fn is_transient(e: &NetError) -> bool {
+    matches!(
+        e.errno(),
+        Some(libc::EEXIST) | Some(libc::EBUSY) | Some(libc::EAGAIN)
+    )
+}
+
+/// The error without the link id it starts with (state lists it apart).
+pub(super) fn reason_of(e: &NetError) -> String {
+    match e {
+        NetError::InLink { source, .. } => source.to_string(),
+        e => e.to_string(),
+    }
 }

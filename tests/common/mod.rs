@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod docker;
 pub mod netns;
+pub mod sidecar;
 pub mod spec;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,78 @@
+//! The real `conlink` binary run as a sidecar in a namespace of its own
+//! (as in its container), with its log captured for the test to read.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::netns::Netns;
+
+/// A running conlink whose stderr goes to a file; killed on drop.
+pub struct Conlink {
+    child: Child,
+    log: tempfile::NamedTempFile,
+}
+
+impl Conlink {
+    pub fn start(home: &Netns, args: &[&str]) -> Conlink {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &home.name])
+            .arg(super::conlink_bin())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("start conlink");
+        Conlink { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        let _ = self.log.reopen().unwrap().read_to_string(&mut s);
+        s
+    }
+
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.id().to_string();
+        // `ip netns exec` execs conlink, so the pid is conlink's.
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Wait for the process to end; its exit code.
+    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Conlink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
