@@ -108,21 +108,156 @@ async fn a_start_event_and_proc_give_what_inspect_gives() {
     let ContainerEvent::Start { id, attributes } = next_event_for(&mut events, &c.id).await else {
         panic!("expected a start event");
     };
+    let started = std::time::Instant::now();
     let pid = conlink::engine::proc_pid::find(Path::new("/proc"), &id)
         .expect("the container's process is found through /proc");
+    let find_took = started.elapsed();
     let fast = ContainerInfo::from_start_event(&id, &attributes, pid).expect("name in the event");
+    let started = std::time::Instant::now();
     let slow = engine.inspect(&c.id).await.unwrap();
+    eprintln!(
+        "{test}: after the start event, find {} µs, inspect {} µs",
+        find_took.as_micros(),
+        started.elapsed().as_micros()
+    );
     assert_eq!(fast.name, slow.name);
     assert_eq!(fast.compose, slow.compose);
     assert_eq!(
         fast.labels, slow.labels,
         "event attributes minus name/image are the labels"
     );
-    // Any process of the container will do, as long as it is in the
-    // container's network namespace.
+    // The container's init, exactly what inspect reports.
+    assert_eq!(Some(pid), slow.pid());
     let netns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/net")).unwrap();
-    assert_eq!(netns(pid), netns(slow.pid().unwrap()));
     assert_ne!(netns(pid), netns(std::process::id()));
+}
+
+/// Pids of processes in container `id`'s cgroup other than `init`.
+fn other_processes_of(id: &str, init: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != init)
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|t| t.contains(id))
+        })
+        .collect()
+}
+
+fn micros(times: &[Duration]) -> String {
+    let mut us: Vec<u128> = times.iter().map(|t| t.as_micros()).collect();
+    us.sort_unstable();
+    format!(
+        "median {} µs, max {} µs",
+        us[us.len() / 2],
+        us[us.len() - 1]
+    )
+}
+
+/// A main process that keeps spawning short-lived children: the highest
+/// pid of the container is usually a child that is gone a moment later,
+/// which is why /proc must give the init, as inspect does.
+#[tokio::test]
+async fn proc_finds_the_init_of_a_container_whose_init_spawns_children() {
+    let test = "proc_finds_the_init_of_a_container_whose_init_spawns_children";
+    if !require_docker(test) {
+        return;
+    }
+    let image = TestImage::get();
+    let name = common::unique("conlink-kids-");
+    // `cat` is an external command for busybox sh: one fork per round.
+    let c = Container::run(
+        &image,
+        &name,
+        &[],
+        &["sh", "-c", "while :; do cat /dev/null; done"],
+    );
+    let engine = engine().await;
+    let id = ContainerId::new(c.id.clone());
+    let init = engine.inspect(&c.id).await.unwrap().pid().expect("running");
+    let (mut finds, mut inspects, mut with_children) = (Vec::new(), Vec::new(), 0);
+    for round in 0..20 {
+        let started = std::time::Instant::now();
+        let found = conlink::engine::proc_pid::find(Path::new("/proc"), &id);
+        finds.push(started.elapsed());
+        assert_eq!(found, Some(init), "round {round}");
+        let started = std::time::Instant::now();
+        let inspected = engine.inspect(&c.id).await.unwrap();
+        inspects.push(started.elapsed());
+        assert_eq!(inspected.pid(), Some(init), "round {round}");
+        if !other_processes_of(&c.id, init).is_empty() {
+            with_children += 1;
+        }
+    }
+    eprintln!(
+        "{test}: find {}; inspect {}; children seen in {with_children} of 20 rounds",
+        micros(&finds),
+        micros(&inspects)
+    );
+    // Otherwise the test would not show that children are passed over.
+    assert!(with_children > 0, "the container never had a child");
+}
+
+/// `docker run ARGS…` of a container removed on drop, for options that
+/// [`Container::run`] does not take.
+fn run_with(args: &[&str]) -> Container {
+    let mut cmd = vec!["run", "-d"];
+    cmd.extend_from_slice(args);
+    let name = args[args.iter().position(|a| *a == "--name").unwrap() + 1];
+    Container {
+        name: name.to_owned(),
+        id: docker_ok(&cmd),
+    }
+}
+
+/// Containers without a pid namespace of their own have no process that
+/// /proc can tell is their init: the daemon must inspect.
+#[tokio::test]
+async fn proc_leaves_containers_without_their_own_pid_namespace_to_inspect() {
+    let test = "proc_leaves_containers_without_their_own_pid_namespace_to_inspect";
+    if !require_docker(test) {
+        return;
+    }
+    let image = TestImage::get();
+    let engine = engine().await;
+    let host_name = common::unique("conlink-pidhost-");
+    let host = run_with(&[
+        "--name",
+        &host_name,
+        "--pid",
+        "host",
+        &image.name,
+        "sleep",
+        "3600",
+    ]);
+    let owner = Container::sleeper(&image, &common::unique("conlink-pidown-"), &[]);
+    let shared_name = common::unique("conlink-pidshared-");
+    let pid_ns = format!("container:{}", owner.name);
+    let shared = run_with(&[
+        "--name",
+        &shared_name,
+        "--pid",
+        &pid_ns,
+        &image.name,
+        "sleep",
+        "3600",
+    ]);
+    for c in [&host, &shared] {
+        assert!(engine.inspect(&c.id).await.unwrap().pid().is_some());
+        let id = ContainerId::new(c.id.clone());
+        assert_eq!(
+            conlink::engine::proc_pid::find(Path::new("/proc"), &id),
+            None,
+            "{}",
+            c.name
+        );
+    }
+    // The container whose namespace is shared still has its init found.
+    let id = ContainerId::new(owner.id.clone());
+    assert_eq!(
+        conlink::engine::proc_pid::find(Path::new("/proc"), &id),
+        engine.inspect(&owner.id).await.unwrap().pid()
+    );
 }
 
 #[tokio::test]
