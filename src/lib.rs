@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod compose;
 pub mod config;
+pub mod control;
 pub mod copy;
 pub mod daemon;
 pub mod engine;
