@@ -11,7 +11,9 @@
 
 mod commands;
 mod docker_eth0;
+mod event_bus;
 mod netns_watch;
+mod overrides;
 mod retry;
 mod shutdown;
 mod state;
@@ -53,6 +55,7 @@ pub struct Daemon {
     state: Mutex<State>,
     locks: TargetLocks,
     shutdown: Shutdown,
+    events: event_bus::EventBus,
     started: Instant,
     verbose: bool,
 }
@@ -115,6 +118,7 @@ pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
         state: Mutex::new(State::default()),
         locks: TargetLocks::default(),
         shutdown: shutdown.clone(),
+        events: event_bus::EventBus::default(),
         started,
         verbose: cli.verbose > 0 || crate::logging::env_verbose(),
     });
@@ -300,6 +304,7 @@ impl Daemon {
             key,
             label: name.to_owned(),
             ns: NsTarget::Name(name.to_owned()),
+            stable: overrides::StableTarget::Netns(name.to_owned()),
             ns_identity: Some(identity),
             index: 1,
             name_seed: name.to_owned(),
@@ -363,6 +368,13 @@ impl Daemon {
             key,
             label: info.name.clone(),
             ns: NsTarget::Pid(pid),
+            stable: match compose {
+                Some(c) => overrides::StableTarget::Service {
+                    service: c.service.clone(),
+                    replica: c.number,
+                },
+                None => overrides::StableTarget::Container(info.name.clone()),
+            },
             ns_identity: None,
             index: compose.map_or(1, |c| c.number),
             name_seed: info.id.as_str().to_owned(),

@@ -5,11 +5,15 @@
 //! control socket can read it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::control::api::CommandStatus;
 use crate::net::NsTarget;
 use crate::net::addr::IfName;
 use crate::net::netns::NsId;
+use crate::net::spec::LinkSpec;
+
+use super::overrides::{LinkKey, Overrides};
 
 /// One link this run created.
 #[derive(Debug, Clone)]
@@ -19,6 +23,16 @@ pub struct WiredLink {
     pub dev: IfName,
     /// veth outer end in conlink's namespace (deleting it removes the pair).
     pub outer: Option<IfName>,
+    /// What was made (replica offsets applied).
+    pub spec: LinkSpec,
+    /// The config's netem text, if any.
+    pub netem_text: Option<String>,
+    /// The link across restarts of its target (for overrides).
+    pub key: LinkKey,
+    /// Held administratively down by request.
+    pub down: bool,
+    /// Last change of state (made, down, up).
+    pub since: SystemTime,
 }
 
 /// A configured link of a wired target that does not exist (yet).
@@ -29,6 +43,8 @@ pub struct FailedLink {
     pub reason: String,
     /// Being retried (the reason can pass), or given up on.
     pub retrying: bool,
+    pub key: LinkKey,
+    pub since: SystemTime,
 }
 
 /// A container or named namespace and what was made in it.
@@ -64,6 +80,10 @@ pub struct State {
     generations: u64,
     /// The last "still missing" report, so it is logged once per change.
     last_missing: String,
+    /// Runtime overrides (down, netem), across restarts of their targets.
+    pub overrides: Overrides,
+    /// Results of targets' commands, in the order they were started.
+    pub commands: Vec<CommandStatus>,
 }
 
 impl State {
@@ -94,6 +114,19 @@ impl State {
 
     pub fn insert(&mut self, key: String, wired: Wired) {
         self.wired.insert(key, wired);
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Wired> {
+        self.wired.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Wired> {
+        self.wired.get_mut(key)
+    }
+
+    /// Tunnels made, and tunnels that failed with why.
+    pub fn tunnels(&self) -> (&BTreeSet<String>, &BTreeMap<String, String>) {
+        (&self.tunnels, &self.failed_tunnels)
     }
 
     /// A retried link now exists: record it and drop it from the failed.
@@ -222,6 +255,40 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 mod tests {
     use super::*;
 
+    fn key(dev: &str) -> LinkKey {
+        LinkKey {
+            target: super::super::overrides::StableTarget::Container("x".into()),
+            dev: dev.into(),
+        }
+    }
+
+    fn link(i: usize) -> WiredLink {
+        let dev: IfName = format!("eth{i}").parse().unwrap();
+        WiredLink {
+            id: format!("x:{dev}"),
+            dev: dev.clone(),
+            outer: None,
+            spec: crate::net::spec::LinkSpec {
+                kind: crate::net::spec::LinkKind::Dummy,
+                dev,
+                outer_dev: None,
+                bridge: None,
+                ip: None,
+                mac: None,
+                mtu: None,
+                routes: Vec::new(),
+                netem: None,
+                offloads: Vec::new(),
+                nat: None,
+                forwards: Vec::new(),
+            },
+            netem_text: None,
+            key: key(&format!("eth{i}")),
+            down: false,
+            since: SystemTime::UNIX_EPOCH,
+        }
+    }
+
     fn wired(n: usize, replica: Option<(&str, u32)>) -> Wired {
         Wired {
             label: "x".into(),
@@ -230,13 +297,7 @@ mod tests {
             failed: Vec::new(),
             ns_identity: None,
             replica: replica.map(|(s, i)| (s.to_owned(), i)),
-            links: (0..n)
-                .map(|i| WiredLink {
-                    id: format!("x:eth{i}"),
-                    dev: format!("eth{i}").parse().unwrap(),
-                    outer: None,
-                })
-                .collect(),
+            links: (0..n).map(link).collect(),
             took: Duration::from_millis(n as u64),
         }
     }
@@ -262,6 +323,8 @@ mod tests {
             id: "x:eth9".into(),
             reason: "File exists".into(),
             retrying: true,
+            key: key("eth9"),
+            since: SystemTime::UNIX_EPOCH,
         });
         s.insert("a".into(), w);
         // Enough links by count, but one is known to be missing.
@@ -271,14 +334,7 @@ mod tests {
             Some("x:eth9 (File exists)")
         );
         assert_eq!(s.missing_report_if_changed(), None, "unchanged: not again");
-        s.link_made(
-            "a",
-            WiredLink {
-                id: "x:eth9".into(),
-                dev: "eth9".parse().unwrap(),
-                outer: None,
-            },
-        );
+        s.link_made("a", link(9));
         assert!(s.missing().is_empty());
         assert!(s.reach_milestone(2));
         assert_eq!(s.missing_report_if_changed().as_deref(), Some(""));

@@ -5,7 +5,7 @@
 //! target's commands run once none is left to retry.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::config::model::{Command, Link};
 use crate::net::netns::NsId;
@@ -14,6 +14,8 @@ use crate::net::{NetError, NsTarget};
 
 use super::Daemon;
 use super::commands::Runner;
+use super::overrides::{LinkKey, StableTarget};
+use crate::control::api::EventKind;
 use super::state::{FailedLink, Wired, WiredLink};
 
 /// A container or named namespace to wire, and what it needs.
@@ -23,6 +25,8 @@ pub struct Target {
     /// Container or namespace name, for logs and link ids.
     pub label: String,
     pub ns: NsTarget,
+    /// The target as it stays across restarts (for runtime overrides).
+    pub stable: StableTarget,
     /// Named namespaces: which one (device and inode of its file).
     pub ns_identity: Option<NsId>,
     /// Replica number (1 for anything that is not a scaled service).
@@ -124,20 +128,32 @@ impl Daemon {
         self.check_milestone();
     }
 
-    /// Make one link of `t` (and its forwards), logging a failure once.
+    /// Make one link of `t` (and its forwards, and any runtime override
+    /// held for it), logging a failure once.
     pub(super) async fn attempt_link(&self, t: &Target, link: &Link, quiet: Quiet) -> Attempt {
         let id = format!("{}:{}", t.label, link.dev);
+        let key = LinkKey {
+            target: t.stable.clone(),
+            dev: link.dev.to_string(),
+        };
+        let failed = |reason: String, retrying: bool| FailedLink {
+            id: id.clone(),
+            reason,
+            retrying,
+            key: key.clone(),
+            since: SystemTime::now(),
+        };
         let spec = match link.instance(t.index, &t.name_seed) {
             Ok(spec) => spec,
             Err(e) => {
                 if quiet == Quiet::No {
                     tracing::error!("{e}");
+                    self.events.emit(EventKind::LinkFailed {
+                        id: id.clone(),
+                        reason: e.to_string(),
+                    });
                 }
-                return Attempt::Failed(FailedLink {
-                    id,
-                    reason: e.to_string(),
-                    retrying: false,
-                });
+                return Attempt::Failed(failed(e.to_string(), false));
             }
         };
         // Held until the link is recorded, so a stop waits for it.
@@ -150,10 +166,20 @@ impl Daemon {
         match self.net.create_link(&t.ns, &id, &spec).await {
             Ok(created) => {
                 self.add_forwards(&id, &t.ns, &spec).await;
+                let down = self.apply_override(&id, &key, &t.ns, &created).await;
+                self.events.emit(EventKind::LinkCreated { id: id.clone() });
+                if down {
+                    self.events.emit(EventKind::LinkDown { id: id.clone() });
+                }
                 Attempt::Made(WiredLink {
                     id,
                     dev: created.dev,
                     outer: created.outer,
+                    netem_text: (!link.text.netem.is_empty()).then(|| link.text.netem.join(" ")),
+                    spec,
+                    key,
+                    down,
+                    since: SystemTime::now(),
                 })
             }
             Err(e) => {
@@ -164,13 +190,57 @@ impl Daemon {
                     (Quiet::No, true) => tracing::warn!("{e} (will retry)"),
                     (Quiet::No, false) => tracing::error!("{e}"),
                 }
-                Attempt::Failed(FailedLink {
-                    id,
-                    reason: reason_of(&e),
-                    retrying,
-                })
+                let reason = reason_of(&e);
+                if quiet == Quiet::No {
+                    self.events.emit(EventKind::LinkFailed {
+                        id: id.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                Attempt::Failed(failed(reason, retrying))
             }
         }
+    }
+
+    /// Re-apply what was asked at run time for this link before its target
+    /// restarted (held down, netem). Returns whether it is held down.
+    async fn apply_override(
+        &self,
+        id: &str,
+        key: &LinkKey,
+        ns: &NsTarget,
+        created: &crate::net::CreatedLink,
+    ) -> bool {
+        let held = self
+            .state
+            .lock()
+            .expect("state lock")
+            .overrides
+            .get(key)
+            .cloned();
+        let Some(o) = held else { return false };
+        let dev = created.dev.as_str();
+        if let Some(n) = &o.netem_out {
+            if let Err(e) = self.net.set_netem(Some(ns), dev, Some(&n.netem)).await {
+                tracing::error!("{id}: re-applying netem {}: {e}", n.text);
+            }
+        }
+        if let (Some(n), Some(outer)) = (&o.netem_in, &created.outer) {
+            if let Err(e) = self.net.set_netem(None, outer.as_str(), Some(&n.netem)).await {
+                tracing::error!("{id}: re-applying incoming netem {}: {e}", n.text);
+            }
+        }
+        if o.down {
+            let r = match &created.outer {
+                Some(outer) => self.net.set_admin(None, outer.as_str(), false).await,
+                None => self.net.set_admin(Some(ns), dev, false).await,
+            };
+            match r {
+                Ok(()) => tracing::info!("{id}: held down (conlink link down)"),
+                Err(e) => tracing::error!("{id}: keeping it down: {e}"),
+            }
+        }
+        o.down
     }
 
     /// The target's commands, once its links are as made as they will get.

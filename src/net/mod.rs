@@ -24,6 +24,7 @@ pub mod offload;
 pub mod ovs;
 pub mod patch;
 pub mod route_apply;
+pub mod runtime_ops;
 pub mod tc;
 pub mod tunnel;
 

@@ -1,0 +1,87 @@
+//! Changes to links that already exist, asked for at run time (the control
+//! socket): administrative up/down, the kernel's counters, and netem set or
+//! removed. Each addresses a link by name in its namespace.
+
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, Stats64};
+use netlink_packet_route::tc::{TcHandle, TcHeader, TcMessage};
+use rtnetlink::LinkUnspec;
+
+use super::engine::Engine;
+use super::errors::Result;
+use super::handle::CHANGE;
+use super::netem::Netem;
+use super::netns::{Netns, NsTarget};
+
+impl Engine {
+    /// The namespace of `target`, or conlink's own for `None`.
+    fn ns_or_home(&self, target: Option<&NsTarget>) -> Result<std::sync::Arc<Netns>> {
+        match target {
+            Some(t) => self.netns(t),
+            None => Ok(self.home().clone()),
+        }
+    }
+
+    /// Set link `name` administratively up or down. On a veth, taking one
+    /// end down takes the carrier of its peer down with it.
+    pub async fn set_admin(&self, target: Option<&NsTarget>, name: &str, up: bool) -> Result<()> {
+        let ns = self.ns_or_home(target)?;
+        let b = LinkUnspec::new_with_name(name);
+        let msg = if up { b.up() } else { b.down() }.build();
+        ns.rt()
+            .ack(
+                format!("set {name} {}", if up { "up" } else { "down" }),
+                RouteNetlinkMessage::SetLink(msg),
+                CHANGE,
+            )
+            .await
+    }
+
+    /// The kernel's 64-bit counters of `name`; `None` when it does not exist.
+    pub async fn counters(&self, target: Option<&NsTarget>, name: &str) -> Result<Option<Stats64>> {
+        let ns = self.ns_or_home(target)?;
+        let Some(link) = ns.rt().link_by_name(name).await? else {
+            return Ok(None);
+        };
+        Ok(link.attributes.into_iter().find_map(|a| match a {
+            LinkAttribute::Stats64(s) => Some(s),
+            _ => None,
+        }))
+    }
+
+    /// Put netem on `name`'s egress (replacing its root qdisc), or remove
+    /// the root qdisc for `None`.
+    pub async fn set_netem(
+        &self,
+        target: Option<&NsTarget>,
+        name: &str,
+        netem: Option<&Netem>,
+    ) -> Result<()> {
+        let ns = self.ns_or_home(target)?;
+        let rt = ns.rt();
+        let index = rt.index_of(name).await?;
+        match netem {
+            Some(n) => super::tc::netem::apply(rt, index, name, n).await,
+            None => {
+                let mut msg = TcMessage::default();
+                msg.header = TcHeader::default();
+                msg.header.index = index as i32;
+                msg.header.parent = TcHandle::ROOT;
+                match rt
+                    .ack(
+                        format!("remove the root qdisc of {name}"),
+                        RouteNetlinkMessage::DelQueueDiscipline(msg),
+                        CHANGE,
+                    )
+                    .await
+                {
+                    // Nothing to remove: the default qdisc is in place.
+                    Err(e) if matches!(e.errno(), Some(libc::ENOENT) | Some(libc::EINVAL)) => {
+                        Ok(())
+                    }
+                    r => r,
+                }
+            }
+        }
+    }
+}
