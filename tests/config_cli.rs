@@ -112,6 +112,7 @@ fn check_reports_all_errors_of_invalid_fixtures() {
         "bridges-tunnels-commands",
         "compose",
         "syntax",
+        "kernel",
     ] {
         let file = fixture(&format!("invalid/{name}.yaml"));
         let flag = if name == "compose" {
@@ -147,6 +148,133 @@ fn check_reports_all_errors_of_invalid_fixtures() {
             "{name}: {stderr}"
         );
     }
+}
+
+/// A network file with this text in a temporary directory.
+fn network_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.yaml");
+    std::fs::write(&path, text).unwrap();
+    let p = path.display().to_string();
+    (dir, p)
+}
+
+#[test]
+fn check_summary_ends_its_line() {
+    let out = conlink(&[
+        "--check",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.ends_with("commands\n"), "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+}
+
+#[test]
+fn interpolation_nested_40000_deep_is_a_config_error() {
+    let depth = 40_000;
+    let value = format!("{}10.0.0.1/24{}", "${A:-".repeat(depth), "}".repeat(depth));
+    let (_dir, file) = network_file(&format!(
+        "links:\n  - {{netns: a, bridge: s1, ip: \"{value}\"}}\n"
+    ));
+    // Returns (no stack overflow, no quadratic scan): the depth bound stops
+    // at level 65.
+    let out = conlink(&["--check", "--network-file", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "  {file}: links[0].ip: interpolation `${{…}}` nesting deeper than 64 levels (got \""
+        )),
+        "{stderr}"
+    );
+    // The 280 KB value is echoed clipped, with its size.
+    assert!(
+        stderr.contains(&format!("… ({} bytes))", value.len() + 2)),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 2_000, "{} bytes on stderr", stderr.len());
+    // The same depth that fits is fine.
+    let ok = format!("{}10.0.0.1/24{}", "${A:-".repeat(64), "}".repeat(64));
+    let (_dir, file) = network_file(&format!(
+        "links:\n  - {{netns: a, bridge: s1, ip: \"{ok}\"}}\n"
+    ));
+    let out = conlink(&["--show-config", "--network-file", &file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["links"][0]["ip"], "10.0.0.1/24");
+}
+
+#[test]
+fn huge_values_are_echoed_clipped() {
+    let value = "9".repeat(10_000_000);
+    let (_dir, file) = network_file(&format!(
+        "links:\n  - {{netns: a, bridge: s1, ip: \"{value}\"}}\n"
+    ));
+    let out = conlink(&["--check", "--network-file", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(stderr.len() < 1_000, "{} bytes on stderr", stderr.len());
+    assert!(
+        stderr.contains(&format!(
+            "  {file}: links[0].ip: not an IPv4 address with prefix length (like 10.0.1.1/24) (got \"{}… (10000002 bytes))",
+            "9".repeat(199)
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn outer_names_that_collided_in_2x_pass_and_real_clashes_fail() {
+    let (_dir, file) = network_file(
+        "links:
+  - {netns: verylongns-a, bridge: s1}
+  - {netns: verylongns-b, bridge: s1}
+  - {netns: verylongns-a, dev: ethernet1, bridge: s1}
+  - {netns: verylongns-a, dev: ethernet2, bridge: s1}
+",
+    );
+    let out = conlink(&["--check", "--network-file", &file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_dir, file) = network_file(
+        "bridges: [{bridge: br0, mode: linux}]
+links:
+  - {netns: a, bridge: br0}
+  - {netns: b, bridge: br0, outer-dev: br0}
+  - {netns: c, bridge: br0, outer-dev: a-eth0}
+",
+    );
+    let out = conlink(&["--check", "--network-file", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has 2 errors"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "  {file}: links[1].outer-dev: outer-dev of netns b:eth0: interface name br0 is already taken by bridge br0 at {file}: bridges[0].bridge;"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "  {file}: links[2].outer-dev: outer-dev of netns c:eth0: interface name a-eth0 is already taken by outer end of netns a:eth0 at {file}: links[0];"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Defaults and derived values, plus the checks that need the whole config:
 //! bridge modes resolved, MTU defaults, generated MACs, veth tx offload off,
 //! patch bridges with at most two links, forwards only through linux/ovs
-//! bridges, no two links with the same outer-dev, no duplicate tunnels.
+//! bridges, no duplicate tunnels; and the checks of [`super::names`] and
+//! [`super::gateways`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
@@ -13,8 +14,9 @@ use crate::net::ethtool::{Offload, OffloadFeature};
 use crate::net::spec::{BridgeSpec, LinkKind, ResolvedBridgeMode};
 
 use super::errors::{Diag, Origin};
-use super::instance::static_outer_dev;
+use super::gateways::check_gateways;
 use super::model::{Link, Network};
+use super::names::{Names, check_names};
 use super::validate::{LinkAt, Validated};
 
 /// Command-line defaults and what the running kernel offers.
@@ -81,7 +83,18 @@ pub fn enrich(v: Validated, s: &Settings, diag: &mut Diag) -> Network {
     }
     generate_macs(&mut links);
     check_bridge_users(&links, &ats, &v.tunnels, &bridges, diag);
-    check_outer_devs(&links, &ats, diag);
+    check_gateways(&links, &ats, diag);
+    check_names(
+        &Names {
+            links: &links,
+            ats: &ats,
+            declared: &v.bridges,
+            tunnels: &v.tunnels,
+            bridges: &bridges,
+            scales: &v.scales,
+        },
+        diag,
+    );
     let mut seen = HashMap::new();
     for (t, at) in &v.tunnels {
         if let Some(first) = seen.insert(t.dev_name(), at) {
@@ -207,31 +220,6 @@ fn check_bridge_users(
                     "patch bridge {} joins exactly two links; this tunnel is a third",
                     t.bridge
                 ),
-            );
-        }
-    }
-}
-
-/// Two veth links whose outer ends would get the same name. Names that
-/// depend on the container id (too long) or on replicas beyond the first
-/// cannot be known here; the check covers the rest.
-fn check_outer_devs(links: &[Link], ats: &[LinkAt], diag: &mut Diag) {
-    let mut seen: HashMap<String, &Origin> = HashMap::new();
-    for (l, at) in links.iter().zip(ats) {
-        if l.kind != LinkKind::Veth {
-            continue;
-        }
-        let (name, here) = match &l.outer_dev {
-            Some(n) => (n.to_string(), at.outer_dev.as_ref().unwrap_or(&l.origin)),
-            None => match static_outer_dev(&l.target, 1, &l.dev) {
-                Some(n) => (n.to_string(), &l.origin),
-                None => continue,
-            },
-        };
-        if let Some(first) = seen.insert(name.clone(), here) {
-            diag.err(
-                here,
-                format!("outer-dev {name} is already used by the link at {first}"),
             );
         }
     }

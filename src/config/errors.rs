@@ -71,11 +71,30 @@ impl ConfigError {
     }
 }
 
+/// Longest value echoed back in an error, in characters: a 10 MB string
+/// helps nobody on a terminal. Paths and messages (which may quote the
+/// config) get more room.
+pub const MAX_ECHO: usize = 200;
+const MAX_PATH: usize = 400;
+const MAX_MESSAGE: usize = 2000;
+
+/// `s` cut to `max` characters, with how long it really was.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()).into(),
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.at, self.message)?;
+        f.write_str(&clip(&self.at.file, MAX_PATH))?;
+        if !self.at.path.is_empty() {
+            write!(f, ": {}", clip(&self.at.path, MAX_PATH))?;
+        }
+        write!(f, ": {}", clip(&self.message, MAX_MESSAGE))?;
         if let Some(v) = &self.value {
-            write!(f, " (got {v})")?;
+            write!(f, " (got {})", clip(v, MAX_ECHO))?;
         }
         Ok(())
     }
@@ -123,6 +142,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_values_are_clipped_with_their_size() {
+        let at = Origin::new("c.yaml".into(), "links[0].ip");
+        let e = ConfigError::new(&at, "bad ip").with_text(&"é".repeat(10_000_000));
+        let shown = e.to_string();
+        // 200 characters of the JSON text (the opening quote and 199 é).
+        let want = format!(
+            "c.yaml: links[0].ip: bad ip (got \"{}… (20000002 bytes))",
+            "é".repeat(199)
+        );
+        assert_eq!(shown, want);
+        assert_eq!(clip("short", 200), "short");
+        assert_eq!(clip(&"a".repeat(200), 200).len(), 200, "exactly max stays");
+        assert_eq!(
+            clip(&"a".repeat(201), 200),
+            format!("{}… (201 bytes)", "a".repeat(200))
+        );
+        let long_path = Origin::new("c.yaml".into(), "p".repeat(5000));
+        let e = ConfigError::new(&long_path, "m".repeat(5000));
+        assert!(e.to_string().len() < 3000, "{}", e.to_string().len());
+    }
+
+    #[test]
     fn paths_compose_and_errors_display_file_path_value() {
         let o = Origin::new("c.yaml".into(), "services.node.x-network");
         let at = o.key("links").index(1).key("ip");
@@ -133,6 +174,10 @@ mod tests {
             "c.yaml: services.node.x-network.links[1].ip: bad ip (got \"10.0.0.300/24\")"
         );
         let root = Origin::new("n.json".into(), "");
+        assert_eq!(
+            ConfigError::new(&root, "bad").with_text("x").to_string(),
+            "n.json: bad (got \"x\")"
+        );
         assert_eq!(root.key("links").index(3).path, "links[3]");
     }
 }

@@ -3,6 +3,7 @@
 //! a container or namespace.
 
 use std::net::Ipv4Addr;
+use std::str::FromStr;
 
 use crate::net::addr::{IfName, Ipv4Net, MacAddr};
 use crate::net::spec::{BridgeSpec, Forward, LinkKind, LinkSpec, TunnelSpec};
@@ -38,9 +39,9 @@ pub enum OffsetError {
     },
 }
 
-/// The outer-dev name when it does not depend on the container id:
-/// `<service>_<index>-<dev>`, `<container>-<dev>`, `<netns>-<dev>`, if that
-/// is a valid interface name (≤ 15 characters).
+/// 2.x's outer-dev name: `<service>_<index>-<dev>`, `<container>-<dev>`,
+/// `<netns>-<dev>`, if that is a valid interface name (≤ 15 bytes, no `/`,
+/// `:` or whitespace).
 pub fn static_outer_dev(target: &Target, index: u32, dev: &IfName) -> Option<IfName> {
     let s = match target {
         Target::Service(s) => format!("{s}_{index}-{dev}"),
@@ -49,30 +50,95 @@ pub fn static_outer_dev(target: &Target, index: u32, dev: &IfName) -> Option<IfN
     s.parse().ok()
 }
 
-/// The outer end's name of a veth link (2.x rules): the static name when it
-/// fits, else `c<first 8 of container id>-<first 5 of dev>`. Namespaces and
-/// containers without an id use a stable hash of their name instead.
-pub fn outer_dev_name(target: &Target, index: u32, container_id: &str, dev: &IfName) -> IfName {
-    if let Some(n) = static_outer_dev(target, index, dev) {
-        return n;
-    }
-    let id: String = if container_id.is_empty() || !container_id.is_ascii() {
-        format!("{:016x}", fnv1a(target.name().as_bytes()))
-    } else {
-        container_id.to_owned()
-    };
-    let short: String = dev.as_str().chars().take(5).collect();
-    format!("c{}-{short}", &id[..id.len().min(8)])
-        .parse()
-        .or_else(|_| format!("c{:08x}", fnv1a(id.as_bytes()) as u32).parse())
-        .unwrap_or_else(|_| dev.clone())
+/// The outer end's name of a veth link for replica `index` (1 for
+/// containers and namespaces): 2.x's name ([`static_outer_dev`]) when it
+/// fits, else [`hashed_outer_dev`].
+///
+/// It depends only on the config (target kind and name, index, dev), never
+/// on a container id: a container keeps its name across restarts, not its
+/// id, and `--check` must be able to compute every name.
+pub fn outer_dev_name(target: &Target, index: u32, dev: &IfName) -> IfName {
+    static_outer_dev(target, index, dev).unwrap_or_else(|| hashed_outer_dev(target, index, dev))
 }
 
-/// FNV-1a: a small stable hash (names must not change between runs).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// Characters of the target's name kept in a hashed name's prefix.
+const PREFIX_LEN: usize = 6;
+/// RFC 4648 base32, lower case: 5 bits per character.
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// The name for a link whose 2.x name does not fit: up to the first 6
+/// characters of the target's name that are ASCII letters, digits, `_`, `.`
+/// or `-` (`c` when none are), then `-`, then 8 base32 characters of a
+/// 40-bit hash of (target kind, target name, index, dev): e.g.
+/// `verylo-k3x9…`, at most 15 characters.
+///
+/// The hash is FNV-1a (64-bit) over a length-prefixed encoding of the four
+/// parts, finished with MurmurHash3's fmix64, top 40 bits: fixed here, so
+/// a name never changes between runs, processes or conlink versions (a
+/// unit test pins a value).
+pub fn hashed_outer_dev(target: &Target, index: u32, dev: &IfName) -> IfName {
+    let mut prefix: String = target
+        .name()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(PREFIX_LEN)
+        .collect();
+    if prefix.is_empty() {
+        prefix.push('c');
+    }
+    let h = name_hash(target, index, dev) >> 24; // top 40 bits
+    let mut name = prefix;
+    name.push('-');
+    for i in (0..8).rev() {
+        name.push(BASE32[((h >> (i * 5)) & 31) as usize] as char);
+    }
+    // Only ASCII from the sets above, ≤ 6 + 1 + 8 bytes, never `.`/`..`:
+    // always a valid interface name.
+    IfName::from_str(&name).expect("hashed outer-dev names are valid interface names")
+}
+
+/// The stable 64-bit hash behind [`hashed_outer_dev`].
+fn name_hash(target: &Target, index: u32, dev: &IfName) -> u64 {
+    let mut h = Fnv1a::default();
+    for part in [
+        target.key().as_bytes(),
+        target.name().as_bytes(),
+        index.to_string().as_bytes(),
+        dev.as_str().as_bytes(),
+    ] {
+        // Length-prefixed, so no two different tuples encode the same.
+        h.write(&(part.len() as u64).to_le_bytes());
+        h.write(part);
+    }
+    fmix64(h.0)
+}
+
+/// FNV-1a, 64-bit: small and fully specified (std's hashers may change
+/// between Rust versions and `RandomState` between processes).
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// MurmurHash3's 64-bit finaliser: FNV's high bits mix poorly on short
+/// inputs, and the name takes the high bits.
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
 }
 
 impl Link {
@@ -87,10 +153,12 @@ impl Link {
     }
 
     /// The spec for one instance: `index` is the compose container-number
-    /// (1 for plain containers and namespaces), `container_id` the engine's
-    /// id ("" for namespaces). ip, mac and forward ports are offset by
-    /// index − 1.
-    pub fn instance(&self, index: u32, container_id: &str) -> Result<LinkSpec, OffsetError> {
+    /// (1 for plain containers and namespaces). ip, mac and forward ports
+    /// are offset by index − 1.
+    ///
+    /// `_container_id` is unused: the outer-dev name depends only on the
+    /// config ([`outer_dev_name`]). It stays in the signature for callers.
+    pub fn instance(&self, index: u32, _container_id: &str) -> Result<LinkSpec, OffsetError> {
         let offset = index.saturating_sub(1);
         let target = self.target.name().to_owned();
         let dev = self.dev.to_string();
@@ -134,9 +202,7 @@ impl Link {
             .collect::<Result<Vec<_>, _>>()?;
         let outer_dev = match (&self.outer_dev, self.base()) {
             (Some(o), _) => Some(o.clone()),
-            (None, Base::Conlink) => {
-                Some(outer_dev_name(&self.target, index, container_id, &self.dev))
-            }
+            (None, Base::Conlink) => Some(outer_dev_name(&self.target, index, &self.dev)),
             (None, _) => None,
         };
         Ok(LinkSpec {
@@ -289,27 +355,126 @@ mod tests {
     }
 
     #[test]
-    fn outer_dev_names_follow_2x() {
+    fn outer_dev_names_keep_2x_names_that_fit() {
         let svc = Target::Service("node".into());
-        assert_eq!(
-            outer_dev_name(&svc, 3, "abcdef0123456789", &n("eth0")).as_str(),
-            "node_3-eth0"
-        );
+        assert_eq!(outer_dev_name(&svc, 3, &n("eth0")).as_str(), "node_3-eth0");
         let c = Target::Container("r1".into());
+        assert_eq!(outer_dev_name(&c, 1, &n("eth1")).as_str(), "r1-eth1");
+        let ns = Target::Netns("ns-a".into());
+        assert_eq!(outer_dev_name(&ns, 1, &n("eth0")).as_str(), "ns-a-eth0");
+        // Exactly 15 bytes still fits.
+        let c = Target::Container("abcdefghij".into());
         assert_eq!(
-            outer_dev_name(&c, 1, "abcdef0123456789", &n("eth1")).as_str(),
-            "r1-eth1"
+            outer_dev_name(&c, 1, &n("eth0")).as_str(),
+            "abcdefghij-eth0"
         );
+    }
+
+    #[test]
+    fn hashed_outer_dev_names_are_pinned() {
+        // These values must never change: a restarted conlink (or a newer
+        // one) must find the outer ends an earlier run made.
         let long = Target::Service("verylongservice".into());
+        let got = outer_dev_name(&long, 2, &n("eth1234567"));
+        assert_eq!(got.as_str(), PINNED_SERVICE);
+        let ns = Target::Netns("verylongns-a".into());
+        assert_eq!(outer_dev_name(&ns, 1, &n("eth0")).as_str(), PINNED_NETNS);
+        // The examples in docs/configuration.md.
+        let ns_b = Target::Netns("verylongns-b".into());
         assert_eq!(
-            outer_dev_name(&long, 2, "abcdef0123456789", &n("eth1234567")).as_str(),
-            "cabcdef01-eth12"
+            outer_dev_name(&ns_b, 1, &n("eth0")).as_str(),
+            "verylo-jydozyje"
         );
-        let ns = Target::Netns("a-very-long-namespace".into());
-        let a = outer_dev_name(&ns, 1, "", &n("eth0"));
-        assert_eq!(a, outer_dev_name(&ns, 1, "", &n("eth0")), "stable");
-        assert!(
-            a.as_str().starts_with('c') && a.as_str().ends_with("-eth0") && a.as_str().len() == 14
+        for name in [PINNED_SERVICE, PINNED_NETNS] {
+            assert_eq!(name.len(), 15, "{name}");
+        }
+        assert!(PINNED_SERVICE.starts_with("verylo-"));
+    }
+
+    // Also computed by an independent implementation of the rule (Python)
+    // when they were pinned.
+    const PINNED_SERVICE: &str = "verylo-jp56sypg";
+    const PINNED_NETNS: &str = "verylo-fbdwfgqi";
+
+    #[test]
+    fn hashed_outer_dev_names_differ_where_2x_collided() {
+        let eth0 = n("eth0");
+        // Two namespaces sharing their first 8 characters (2.x: both
+        // `cverylong-eth0`).
+        let a = outer_dev_name(&Target::Netns("verylongns-a".into()), 1, &eth0);
+        let b = outer_dev_name(&Target::Netns("verylongns-b".into()), 1, &eth0);
+        assert_ne!(a, b);
+        // Two devs sharing their first 5 characters on one long target.
+        let t = Target::Container("a-long-container".into());
+        let d1 = outer_dev_name(&t, 1, &n("ethernet1"));
+        let d2 = outer_dev_name(&t, 1, &n("ethernet2"));
+        assert_ne!(d1, d2);
+        let s = Target::Service("a-long-service".into());
+        assert_ne!(
+            outer_dev_name(&s, 1, &n("eth-s1")),
+            outer_dev_name(&s, 1, &n("eth-s2"))
+        );
+        // Replicas.
+        let r: std::collections::HashSet<IfName> =
+            (1..=1000).map(|i| outer_dev_name(&s, i, &eth0)).collect();
+        assert_eq!(r.len(), 1000);
+        // The target kind counts: a service and a container of one name.
+        assert_ne!(
+            hashed_outer_dev(&Target::Service("x".into()), 1, &eth0),
+            hashed_outer_dev(&Target::Container("x".into()), 1, &eth0)
+        );
+    }
+
+    #[test]
+    fn hashed_outer_dev_names_are_valid_and_readable() {
+        for (target, want_prefix) in [
+            (
+                Target::Netns("a very long namespace name".into()),
+                "averyl-",
+            ),
+            (Target::Netns("::::::::::::::::::::".into()), "c-"),
+            (Target::Netns("ünïcödé-namespace-name".into()), "ncd-na-"),
+            (Target::Container("x".repeat(300)), "xxxxxx-"),
+        ] {
+            let name = outer_dev_name(&target, 1, &n("eth0"));
+            let s = name.as_str();
+            assert!(s.starts_with(want_prefix), "{s}");
+            assert_eq!(s.len(), want_prefix.len() + 8, "{s}");
+            assert!(
+                s[want_prefix.len()..].bytes().all(|b| BASE32.contains(&b)),
+                "{s}"
+            );
+            assert_eq!(s.parse::<IfName>().as_ref(), Ok(&name));
+        }
+    }
+
+    #[test]
+    fn instance_names_do_not_depend_on_the_container_id() {
+        let link = Link {
+            target: Target::Service("a-long-service-name".into()),
+            kind: LinkKind::Veth,
+            dev: n("eth0"),
+            outer_dev: None,
+            bridge: Some("s1".into()),
+            ip: None,
+            mac: None,
+            mac_generated: false,
+            mtu: None,
+            routes: vec![],
+            netem: None,
+            offloads: vec![],
+            nat: None,
+            forwards: vec![],
+            text: Default::default(),
+            origin: super::super::errors::Origin::new("f".into(), "links[0]"),
+        };
+        let a = link.instance(2, "0123456789abcdef").unwrap().outer_dev;
+        let b = link.instance(2, "fedcba9876543210").unwrap().outer_dev;
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            Some(outer_dev_name(&link.target, 2, &link.dev)),
+            "instance uses outer_dev_name"
         );
     }
 

@@ -30,6 +30,10 @@ impl<S: std::hash::BuildHasher> Env for std::collections::HashMap<String, String
     }
 }
 
+/// How deep `${…}` may nest (`${A:-${B:-…}}`): far beyond any real
+/// config, and it bounds the recursion (no stack overflow on hostile input).
+pub const MAX_DEPTH: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InterpolateError {
     #[error("required variable {name} is missing: {message}")]
@@ -38,34 +42,151 @@ pub enum InterpolateError {
     Unterminated,
     #[error("invalid interpolation `${{{0}}}`")]
     Invalid(String),
+    #[error("interpolation `${{…}}` nesting deeper than {MAX_DEPTH} levels")]
+    TooDeep,
 }
 
-/// Interpolate one string.
+/// Interpolate one string, in time linear in its length (plus the
+/// variables' values written out).
 pub fn interpolate(s: &str, env: &dyn Env) -> Result<String, InterpolateError> {
+    let closes = match_braces(s)?;
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + 1..];
-        if let Some(r) = after.strip_prefix('$') {
-            out.push('$');
-            rest = r;
-        } else if let Some(body_start) = after.strip_prefix('{') {
-            let end = matching_brace(body_start).ok_or(InterpolateError::Unterminated)?;
-            out.push_str(&braced(&body_start[..end], env)?);
-            rest = &body_start[end + 1..];
-        } else {
-            let n = name_len(after);
-            if n == 0 {
-                out.push('$');
-            } else {
-                out.push_str(&env.var(&after[..n]).unwrap_or_default());
-            }
-            rest = &after[n..];
-        }
-    }
-    out.push_str(rest);
+    Expander { s, closes, env }.expand(0, s.len(), 0, &mut out)?;
     Ok(out)
+}
+
+/// For every `${` (a `$` followed by `{`), the index of its closing `}`,
+/// keyed by the index of the `$`. Every `${` opens and every `}` closes,
+/// whatever precedes them (2.x's and compose's reading of defaults), so one
+/// pass with a stack finds them all. Fails when nesting passes
+/// [`MAX_DEPTH`].
+fn match_braces(s: &str) -> Result<std::collections::HashMap<usize, usize>, InterpolateError> {
+    let b = s.as_bytes();
+    let mut closes = std::collections::HashMap::new();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                if open.len() == MAX_DEPTH {
+                    return Err(InterpolateError::TooDeep);
+                }
+                open.push(i);
+                i += 1;
+            }
+            b'}' => {
+                if let Some(o) = open.pop() {
+                    closes.insert(o, i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(closes)
+}
+
+struct Expander<'a> {
+    s: &'a str,
+    closes: std::collections::HashMap<usize, usize>,
+    env: &'a dyn Env,
+}
+
+impl Expander<'_> {
+    /// Append the interpolation of `s[from..to]` to `out`. Each `${…}`
+    /// found is evaluated by [`Expander::braced`], which expands only the
+    /// part it needs, once: every byte is looked at a bounded number of
+    /// times, and `depth` ≤ [`MAX_DEPTH`] by [`match_braces`].
+    fn expand(
+        &self,
+        from: usize,
+        to: usize,
+        depth: usize,
+        out: &mut String,
+    ) -> Result<(), InterpolateError> {
+        let mut pos = from;
+        while let Some(rel) = self.s[pos..to].find('$') {
+            let at = pos + rel;
+            out.push_str(&self.s[pos..at]);
+            let after = &self.s[at + 1..to];
+            if after.starts_with('$') {
+                out.push('$');
+                pos = at + 2;
+            } else if after.starts_with('{') {
+                let end = match self.closes.get(&at) {
+                    Some(&end) if end < to => end,
+                    _ => return Err(InterpolateError::Unterminated),
+                };
+                self.braced(at + 2, end, depth + 1, out)?;
+                pos = end + 1;
+            } else {
+                let n = name_len(after);
+                if n == 0 {
+                    out.push('$');
+                } else if let Some(v) = self.env.var(&after[..n]) {
+                    out.push_str(&v);
+                }
+                pos = at + 1 + n;
+            }
+        }
+        out.push_str(&self.s[pos..to]);
+        Ok(())
+    }
+
+    /// The body `s[from..to]` of one `${…}`.
+    fn braced(
+        &self,
+        from: usize,
+        to: usize,
+        depth: usize,
+        out: &mut String,
+    ) -> Result<(), InterpolateError> {
+        let body = &self.s[from..to];
+        let n = name_len(body);
+        if n == 0 {
+            return Err(InterpolateError::Invalid(body.to_owned()));
+        }
+        let name = &body[..n];
+        let op = &body[n..];
+        let value = self.env.var(name);
+        let set = value.is_some();
+        let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
+        if op.is_empty() {
+            out.push_str(value.as_deref().unwrap_or_default());
+            return Ok(());
+        }
+        // The operator and where its argument starts.
+        let (kind, arg_from) = [":-", ":?", ":+", "-", "?", "+"]
+            .into_iter()
+            .find(|o| op.starts_with(o))
+            .map(|o| (o, from + n + o.len()))
+            .ok_or_else(|| InterpolateError::Invalid(body.to_owned()))?;
+        let use_value = |out: &mut String| out.push_str(value.as_deref().unwrap_or_default());
+        match kind {
+            ":-" if set_nonempty => use_value(out),
+            "-" if set => use_value(out),
+            ":-" | "-" => self.expand(arg_from, to, depth, out)?,
+            ":+" if set_nonempty => self.expand(arg_from, to, depth, out)?,
+            "+" if set => self.expand(arg_from, to, depth, out)?,
+            ":+" | "+" => {}
+            ":?" if set_nonempty => use_value(out),
+            "?" if set => use_value(out),
+            _ => {
+                let message = if arg_from == to {
+                    "not set".to_owned()
+                } else {
+                    let mut m = String::new();
+                    self.expand(arg_from, to, depth, &mut m)?;
+                    m
+                };
+                return Err(InterpolateError::Required {
+                    name: name.to_owned(),
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Length of the variable name at the start of `s` (`[_A-Za-z][_A-Za-z0-9]*`).
@@ -77,78 +198,6 @@ fn name_len(s: &str) -> usize {
     b.iter()
         .take_while(|c| **c == b'_' || c.is_ascii_alphanumeric())
         .count()
-}
-
-/// Index of the `}` closing a `${`, allowing nested `${…}` in defaults.
-fn matching_brace(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'$' if b.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' if depth == 0 => return Some(i),
-            b'}' => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-fn braced(body: &str, env: &dyn Env) -> Result<String, InterpolateError> {
-    let n = name_len(body);
-    let name = &body[..n];
-    if n == 0 {
-        return Err(InterpolateError::Invalid(body.to_owned()));
-    }
-    let op = &body[n..];
-    let value = env.var(name);
-    let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
-    let (kind, arg) = if op.is_empty() {
-        return Ok(value.unwrap_or_default());
-    } else if let Some(a) = op.strip_prefix(":-") {
-        ("default-if-empty", a)
-    } else if let Some(a) = op.strip_prefix(":?") {
-        ("required-nonempty", a)
-    } else if let Some(a) = op.strip_prefix(":+") {
-        ("alt-if-nonempty", a)
-    } else if let Some(a) = op.strip_prefix('-') {
-        ("default-if-unset", a)
-    } else if let Some(a) = op.strip_prefix('?') {
-        ("required", a)
-    } else if let Some(a) = op.strip_prefix('+') {
-        ("alt-if-set", a)
-    } else {
-        return Err(InterpolateError::Invalid(body.to_owned()));
-    };
-    let required = |ok: bool| -> Result<String, InterpolateError> {
-        if ok {
-            Ok(value.clone().unwrap_or_default())
-        } else {
-            Err(InterpolateError::Required {
-                name: name.to_owned(),
-                message: if arg.is_empty() {
-                    "not set".to_owned()
-                } else {
-                    interpolate(arg, env)?
-                },
-            })
-        }
-    };
-    match kind {
-        "default-if-empty" if set_nonempty => Ok(value.unwrap_or_default()),
-        "default-if-unset" if value.is_some() => Ok(value.unwrap_or_default()),
-        "default-if-empty" | "default-if-unset" => interpolate(arg, env),
-        "alt-if-nonempty" if set_nonempty => interpolate(arg, env),
-        "alt-if-set" if value.is_some() => interpolate(arg, env),
-        "alt-if-nonempty" | "alt-if-set" => Ok(String::new()),
-        "required-nonempty" => required(set_nonempty),
-        _ => required(value.is_some()),
-    }
 }
 
 /// Interpolate every string in a value tree in place; errors name the path.
@@ -240,6 +289,68 @@ mod tests {
         assert_eq!(i("${A"), Err(InterpolateError::Unterminated));
         assert_eq!(i("${1}"), Err(InterpolateError::Invalid("1".into())));
         assert_eq!(i("${A%x}"), Err(InterpolateError::Invalid("A%x".into())));
+    }
+
+    #[test]
+    fn nested_defaults_and_escapes_inside_them() {
+        assert_eq!(i("${U:-${V:-${A}}}").unwrap(), "1");
+        assert_eq!(i("${U:-$${A}x}").unwrap(), "${A}x");
+        assert_eq!(i("${U:-a}}").unwrap(), "a}");
+        assert_eq!(i("}${A}{").unwrap(), "}1{");
+        assert_eq!(
+            i("${A:-${1}}").unwrap(),
+            "1",
+            "an unused default is not evaluated"
+        );
+        assert_eq!(i("${U:-${1}}"), Err(InterpolateError::Invalid("1".into())));
+        assert_eq!(
+            i("${U:?${A} missing}").unwrap_err().to_string(),
+            "required variable U is missing: 1 missing"
+        );
+        assert_eq!(
+            i("$${A"),
+            Ok("${A".into()),
+            "an escaped `${{` opens nothing"
+        );
+    }
+
+    /// `${A:-${A:-…}}`, `depth` levels.
+    fn nested(depth: usize) -> String {
+        format!("{}x{}", "${A:-".repeat(depth), "}".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let env: HashMap<String, String> = HashMap::new();
+        assert_eq!(interpolate(&nested(MAX_DEPTH), &env).unwrap(), "x");
+        assert_eq!(
+            interpolate(&nested(MAX_DEPTH + 1), &env),
+            Err(InterpolateError::TooDeep)
+        );
+        // Deep enough to overflow the stack or take minutes when each level
+        // rescanned its default recursively; now one pass stops at 65.
+        assert_eq!(
+            interpolate(&nested(40_000), &env),
+            Err(InterpolateError::TooDeep)
+        );
+        assert_eq!(
+            InterpolateError::TooDeep.to_string(),
+            "interpolation `${…}` nesting deeper than 64 levels"
+        );
+        // Also when the deep part would not be evaluated (A is set).
+        assert_eq!(
+            interpolate(&nested(100), &super::tests::env()),
+            Err(InterpolateError::TooDeep)
+        );
+    }
+
+    #[test]
+    fn many_siblings() {
+        let s = nested(60).repeat(1000);
+        let out = interpolate(&s, &HashMap::<String, String>::new()).unwrap();
+        assert_eq!(out, "x".repeat(1000));
+        let flat = "${U:-a}".repeat(100_000);
+        assert_eq!(interpolate(&flat, &env()).unwrap(), "a".repeat(100_000));
     }
 
     #[test]

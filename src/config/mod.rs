@@ -9,12 +9,14 @@
 
 pub mod enrich;
 pub mod errors;
+pub mod gateways;
 pub mod graph;
 pub mod instance;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod names;
 pub mod parse;
 pub mod raw;
 pub mod show;
@@ -29,7 +31,7 @@ use crate::cli::ConfigArgs;
 
 pub use enrich::Settings;
 pub use errors::{ConfigError, ConfigErrors, Origin};
-pub use instance::{OffsetError, outer_dev_name};
+pub use instance::{OffsetError, hashed_outer_dev, outer_dev_name, static_outer_dev};
 pub use interpolate::{Env, ProcessEnv};
 pub use model::{Base, Command, CommandLine, Link, Network, Target};
 pub use raw::FileKind;
@@ -86,14 +88,20 @@ pub fn process(
     mut diag: errors::Diag,
 ) -> Result<Network, ConfigErrors> {
     let mut merger = merge::Merger::default();
+    let mut scales = std::collections::BTreeMap::new();
     for (file, kind) in files {
+        if *kind == FileKind::Compose {
+            // Later compose files override earlier ones, as in compose.
+            scales.extend(raw::compose_scales(file, env));
+        }
         for mut block in raw::blocks(file, *kind, &mut diag) {
             interpolate::interpolate_tree(&mut block.value, &block.at, env, &mut diag);
             merger.add(raw::extract(&block, &mut diag));
         }
     }
     let raw = merger.finish();
-    let typed = validate::validate(&raw, &mut diag);
+    let mut typed = validate::validate(&raw, &mut diag);
+    typed.scales = scales;
     let network = enrich::enrich(typed, settings, &mut diag);
     if diag.is_empty() {
         Ok(network)

@@ -142,6 +142,37 @@ pub fn blocks(file: &LoadedFile, kind: FileKind, diag: &mut Diag) -> Vec<Block> 
     }
 }
 
+/// The replica counts a compose file states (`services.NAME.scale`, else
+/// `services.NAME.deploy.replicas`), as whole numbers or strings that
+/// interpolate to one. Anything else is left to compose to complain about:
+/// the count only widens what `--check` can see.
+pub fn compose_scales(file: &LoadedFile, env: &dyn super::interpolate::Env) -> Vec<(String, u32)> {
+    let Some(Value::Object(services)) = file.value.get("services") else {
+        return vec![];
+    };
+    let count = |v: &Value| -> Option<u32> {
+        match v {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) => super::interpolate::interpolate(s, env)
+                .ok()?
+                .trim()
+                .parse()
+                .ok(),
+            _ => None,
+        }
+    };
+    services
+        .iter()
+        .filter_map(|(name, svc)| {
+            let n = svc
+                .get("scale")
+                .and_then(count)
+                .or_else(|| svc.get("deploy")?.get("replicas").and_then(count))?;
+            Some((name.clone(), n))
+        })
+        .collect()
+}
+
 /// Split one block into its sections' items. Unknown top-level keys are
 /// errors (2.x rejected them too).
 pub fn extract(block: &Block, diag: &mut Diag) -> RawConfig {
@@ -298,6 +329,28 @@ mod tests {
             raw.links[1].one("bridge").unwrap().at.path,
             "services.a.x-network.links[1].bridge"
         );
+    }
+
+    #[test]
+    fn compose_scales_from_scale_or_deploy_replicas() {
+        let f = file(json!({"services": {
+            "a": {"scale": 3},
+            "b": {"deploy": {"replicas": "${N}"}},
+            "c": {"scale": "lots"},
+            "d": {"image": "x"},
+            "e": {"scale": 2, "deploy": {"replicas": 5}}
+        }}));
+        let env: std::collections::HashMap<String, String> =
+            [("N".to_string(), "4".to_string())].into();
+        assert_eq!(
+            compose_scales(&f, &env),
+            [
+                ("a".to_string(), 3),
+                ("b".to_string(), 4),
+                ("e".to_string(), 2)
+            ]
+        );
+        assert!(compose_scales(&file(json!({"services": 1})), &env).is_empty());
     }
 
     #[test]

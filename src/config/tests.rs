@@ -343,6 +343,114 @@ fn value_rules() {
 }
 
 #[test]
+fn reserved_interface_names() {
+    let base = |k: &str, v: &str| {
+        let mut l = json!({"service": "a", "bridge": "s", "dev": "eth1"});
+        l[k] = json!(v);
+        links(json!([l]))
+    };
+    for key in ["dev", "outer-dev", "bridge"] {
+        one_err(
+            base(key, "lo"),
+            &format!("links[0].{key}"),
+            "`lo` is reserved",
+        );
+        for name in ["all", "default"] {
+            one_err(
+                base(key, name),
+                &format!("links[0].{key}"),
+                &format!("`{name}` is reserved: the kernel refuses it"),
+            );
+        }
+        for (name, msg) in [
+            (".", "nor be '.' or '..'"),
+            ("..", "nor be '.' or '..'"),
+            ("a/b", "must not contain"),
+            ("a:b", "must not contain"),
+            ("a\tb", "must not contain"),
+            ("", "must not be empty"),
+            ("abcdefghijklmnop", "longer than 15"),
+        ] {
+            one_err(base(key, name), &format!("links[0].{key}"), msg);
+        }
+    }
+    one_err(
+        json!({"bridges": [{"bridge": "default"}]}),
+        "bridges[0].bridge",
+        "`default` is reserved",
+    );
+    // Names that merely contain them are fine.
+    ok(base("dev", "lo0"));
+    ok(base("dev", "all1"));
+}
+
+#[test]
+fn link_addresses_must_be_usable_host_addresses() {
+    let base = |ip: &str| links(json!([{"service": "a", "bridge": "s", "ip": ip}]));
+    for (ip, msg) in [
+        (
+            "10.0.1.0/24",
+            "10.0.1.0 is the network address of 10.0.1.0/24",
+        ),
+        (
+            "10.0.1.255/24",
+            "10.0.1.255 is the broadcast address of 10.0.1.0/24",
+        ),
+        ("10.0.0.0/8", "network address of 10.0.0.0/8"),
+        ("192.168.3.255/22", "broadcast address of 192.168.0.0/22"),
+        ("224.0.0.5/24", "224.0.0.5 is a multicast address"),
+        ("239.255.255.250/32", "multicast"),
+        ("127.0.0.2/8", "127.0.0.2 is a loopback address"),
+        ("0.0.0.0/0", "0.0.0.0 is the unspecified address"),
+        ("0.0.0.0/24", "unspecified"),
+        ("255.255.255.255/32", "limited broadcast"),
+    ] {
+        one_err(base(ip), "links[0].ip", msg);
+        let e = errs(base(ip));
+        assert!(e[0].1.ends_with("not a usable interface address"), "{e:?}");
+    }
+    // /31 and /32 have no network or broadcast address (RFC 3021).
+    for ip in [
+        "10.0.1.0/31",
+        "10.0.1.1/31",
+        "10.0.1.0/32",
+        "10.0.1.255/32",
+        "10.0.1.1/24",
+        "10.0.1.254/24",
+    ] {
+        ok(base(ip));
+    }
+    // The message names the file, the path and the value.
+    let e = net(base("10.0.1.255/24")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "n.yaml: links[0].ip: 10.0.1.255 is the broadcast address of 10.0.1.0/24, not a usable interface address (got \"10.0.1.255/24\")"
+    );
+}
+
+#[test]
+fn macs_must_be_unicast_and_not_zero() {
+    let base = |mac: &str| links(json!([{"service": "a", "bridge": "s", "mac": mac}]));
+    for (mac, msg) in [
+        ("00:00:00:00:00:00", "all-zero MAC address"),
+        ("ff:ff:ff:ff:ff:ff", "broadcast address"),
+        ("33:33:00:00:00:01", "multicast MAC address"),
+        ("c3:00:00:00:00:01", "multicast MAC address"),
+        ("+2:00:00:00:00:01", "not a MAC address"),
+        ("c2:00:00:00:00:+1", "not a MAC address"),
+    ] {
+        one_err(base(mac), "links[0].mac", msg);
+    }
+    assert_eq!(
+        ok(base("C2:00:00:00:00:0A")).links[0]
+            .mac
+            .unwrap()
+            .to_string(),
+        "c2:00:00:00:00:0a"
+    );
+}
+
+#[test]
 fn nat_and_forward_rules() {
     one_err(
         links(json!([{"service": "a", "bridge": "s", "nat": "10.0.0.5"}])),
@@ -418,12 +526,12 @@ fn outer_dev_collisions() {
             json!([{"service": "a", "bridge": "s", "outer-dev": "x"}, {"service": "b", "bridge": "s", "outer-dev": "x"}]),
         ),
         "links[1].outer-dev",
-        "outer-dev x is already used",
+        "interface name x is already taken by outer-dev of service a:eth0",
     );
     one_err(
         links(json!([{"service": "a", "bridge": "s"}, {"container": "a_1", "bridge": "s"}])),
         "links[1]",
-        "outer-dev a_1-eth0",
+        "interface name a_1-eth0 is already taken",
     );
     // *vlan parents are shared on purpose.
     ok(links(

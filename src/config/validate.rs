@@ -2,6 +2,7 @@
 //! is reported with the file and path of the offending value; a bad field
 //! never hides the problems of the other fields.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
@@ -45,12 +46,16 @@ pub struct LinkAt {
     pub bridge: Option<Origin>,
     pub outer_dev: Option<Origin>,
     pub forward: Option<Origin>,
+    /// One per parsed route, in the order of `Link::routes`.
+    pub route: Vec<Origin>,
 }
 
 /// A bridge as declared in `bridges:`.
 #[derive(Debug, Clone)]
 pub struct DeclaredBridge {
     pub name: String,
+    /// The (first) definition.
+    pub at: Origin,
     pub mode: Option<BridgeMode>,
     pub mode_at: Option<Origin>,
 }
@@ -62,6 +67,8 @@ pub struct Validated {
     pub bridges: Vec<DeclaredBridge>,
     pub tunnels: Vec<(TunnelSpec, Origin)>,
     pub commands: Vec<Command>,
+    /// Replica counts of services, where the compose files state them.
+    pub scales: BTreeMap<String, u32>,
 }
 
 pub fn validate(raw: &RawConfig, diag: &mut Diag) -> Validated {
@@ -74,6 +81,7 @@ pub fn validate(raw: &RawConfig, diag: &mut Diag) -> Validated {
             .iter()
             .filter_map(|i| command(i, diag))
             .collect(),
+        scales: BTreeMap::new(),
     }
 }
 
@@ -172,27 +180,30 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A list field's strings parsed with `parse`.
+    /// A list field's strings parsed with `parse`: the values, their text
+    /// and where each was written.
     fn list<T>(
         &mut self,
         key: &str,
         mut parse: impl FnMut(&str) -> Result<T, String>,
-    ) -> (Vec<T>, Vec<String>) {
+    ) -> (Vec<T>, Vec<String>, Vec<Origin>) {
         let mut out = vec![];
         let mut text = vec![];
+        let mut at = vec![];
         for f in self.item.many(key) {
             match &f.value {
                 Value::String(s) => match parse(s) {
                     Ok(v) => {
                         out.push(v);
                         text.push(s.clone());
+                        at.push(f.at.clone());
                     }
                     Err(e) => self.fail(&f.at, e, Some(&f.value)),
                 },
                 v => self.fail(&f.at, "must be a string", Some(v)),
             }
         }
-        (out, text)
+        (out, text, at)
     }
 
     /// Exactly one of service/container/netns.
@@ -263,8 +274,55 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// An interface name conlink creates or uses as a parent: the kernel's
+/// rules, and not a name every namespace already has or the kernel keeps
+/// for itself.
 fn ifname(s: &str) -> Result<IfName, String> {
-    IfName::from_str(s).map_err(|e| e.to_string())
+    let name = IfName::from_str(s).map_err(|e| e.to_string())?;
+    match s {
+        "lo" => Err("`lo` is reserved: every namespace already has this loopback interface".into()),
+        "all" | "default" => Err(format!(
+            "`{s}` is reserved: the kernel refuses it as an interface name (it is taken by /proc/sys/net/ipv4/conf/{s})"
+        )),
+        _ => Ok(name),
+    }
+}
+
+/// A link address: a usable unicast host address of its subnet.
+fn link_ip(s: &str) -> Result<Ipv4Net, String> {
+    let net: Ipv4Net = s
+        .parse()
+        .map_err(|e: crate::net::addr::Ipv4NetError| e.to_string())?;
+    let a = net.addr();
+    let why = if a.is_unspecified() {
+        Some("0.0.0.0 is the unspecified address".to_string())
+    } else if a.is_broadcast() {
+        Some("255.255.255.255 is the limited broadcast address".to_string())
+    } else if a.is_multicast() {
+        Some(format!("{a} is a multicast address (224.0.0.0/4)"))
+    } else if a.is_loopback() {
+        Some(format!(
+            "{a} is a loopback address (127.0.0.0/8), which only `lo` may carry"
+        ))
+    } else if net.prefix() < 31 && a == net.network() {
+        Some(format!(
+            "{a} is the network address of {}/{}",
+            net.network(),
+            net.prefix()
+        ))
+    } else if net.prefix() < 31 && u32::from(a) == u32::from(net.network()) | !net.netmask() {
+        Some(format!(
+            "{a} is the broadcast address of {}/{}",
+            net.network(),
+            net.prefix()
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(format!("{why}, not a usable interface address")),
+        None => Ok(net),
+    }
 }
 
 fn macvlan_mode(s: &str) -> Result<MacvlanMode, String> {
@@ -317,16 +375,16 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
     };
     let outer = r.parsed("outer-dev", ifname);
     let bridge = r.parsed("bridge", ifname);
-    let ip = r.parsed("ip", |s| s.parse::<Ipv4Net>().map_err(|e| e.to_string()));
+    let ip = r.parsed("ip", link_ip);
     let mac = r.parsed("mac", |s| s.parse::<MacAddr>().map_err(|e| e.to_string()));
     let mtu = r.number("mtu", 68, 65535).map(|(v, _)| v as u32);
     let nat = r.parsed("nat", |s| {
         s.parse::<Ipv4Addr>()
             .map_err(|_| "not an IPv4 address (like 10.0.0.100)".to_string())
     });
-    let (routes, route_text) = r.list("route", route::parse_route);
-    let (fwds, forward_text) = r.list("forward", forward::parse_forward);
-    let (offload_lists, ethtool_text) = r.list("ethtool", ethtool::parse_ethtool);
+    let (routes, route_text, route_at) = r.list("route", route::parse_route);
+    let (fwds, forward_text, _) = r.list("forward", forward::parse_forward);
+    let (offload_lists, ethtool_text, _) = r.list("ethtool", ethtool::parse_ethtool);
     let netem = netem_field(&mut r);
 
     let mut kind = None;
@@ -433,6 +491,7 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
         bridge: bridge.as_ref().map(|(_, a)| (*a).clone()),
         outer_dev: outer.as_ref().map(|(_, a)| (*a).clone()),
         forward: item.many("forward").first().map(|f| f.at.clone()),
+        route: route_at,
     };
     let link = Link {
         target: target?,
@@ -503,6 +562,7 @@ fn bridge(item: &RawItem, diag: &mut Diag) -> Option<DeclaredBridge> {
         return None;
     }
     Some(DeclaredBridge {
+        at: item.at().clone(),
         name: name?.0.to_string(),
         mode: mode.as_ref().map(|(m, _)| *m),
         mode_at: mode.map(|(_, at)| at.clone()),

@@ -69,15 +69,17 @@ impl Serialize for Ipv4Net {
     }
 }
 
-/// A unicast Ethernet address (`c2:00:00:00:00:01`).
+/// A unicast Ethernet address usable on an interface (`c2:00:00:00:00:01`):
+/// neither multicast (which includes broadcast) nor all-zero, both of which
+/// the kernel refuses as an interface address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MacAddr([u8; 6]);
 
 impl MacAddr {
-    /// `None` for multicast addresses (low bit of the first octet set), which
-    /// the kernel refuses as an interface address.
+    /// `None` for multicast addresses (low bit of the first octet set, which
+    /// includes the broadcast address) and for the all-zero address.
     pub fn new(octets: [u8; 6]) -> Option<Self> {
-        (octets[0] & 1 == 0).then_some(Self(octets))
+        (octets[0] & 1 == 0 && octets != [0; 6]).then_some(Self(octets))
     }
     pub fn octets(&self) -> [u8; 6] {
         self.0
@@ -86,10 +88,16 @@ impl MacAddr {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MacAddrError {
-    #[error("not a MAC address (like c2:00:00:00:00:01)")]
+    #[error("not a MAC address (six pairs of hex digits separated by ':', like c2:00:00:00:00:01)")]
     Syntax,
-    #[error("a multicast MAC address cannot be an interface address")]
+    #[error(
+        "a multicast MAC address (lowest bit of the first octet set) cannot be an interface address; use an even first octet, like c2"
+    )]
     Multicast,
+    #[error("ff:ff:ff:ff:ff:ff is the broadcast address and cannot be an interface address")]
+    Broadcast,
+    #[error("the all-zero MAC address cannot be an interface address (the kernel refuses it)")]
+    Zero,
 }
 
 impl FromStr for MacAddr {
@@ -99,7 +107,9 @@ impl FromStr for MacAddr {
         let mut parts = s.split(':');
         for o in &mut octets {
             let p = parts.next().ok_or(MacAddrError::Syntax)?;
-            if p.len() != 2 {
+            // Exactly two hex digits: `from_str_radix` alone would also take
+            // a sign (`+2` → 0x02).
+            if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(MacAddrError::Syntax);
             }
             *o = u8::from_str_radix(p, 16).map_err(|_| MacAddrError::Syntax)?;
@@ -107,7 +117,11 @@ impl FromStr for MacAddr {
         if parts.next().is_some() {
             return Err(MacAddrError::Syntax);
         }
-        MacAddr::new(octets).ok_or(MacAddrError::Multicast)
+        MacAddr::new(octets).ok_or(match octets {
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] => MacAddrError::Broadcast,
+            [0, 0, 0, 0, 0, 0] => MacAddrError::Zero,
+            _ => MacAddrError::Multicast,
+        })
     }
 }
 
@@ -214,11 +228,32 @@ mod tests {
             "01:00:5e:00:00:01".parse::<MacAddr>(),
             Err(MacAddrError::Multicast)
         );
+        assert_eq!(
+            "33:33:00:00:00:01".parse::<MacAddr>(),
+            Err(MacAddrError::Multicast)
+        );
+        assert_eq!(
+            "FF:ff:ff:ff:ff:ff".parse::<MacAddr>(),
+            Err(MacAddrError::Broadcast)
+        );
+        assert_eq!(
+            "00:00:00:00:00:00".parse::<MacAddr>(),
+            Err(MacAddrError::Zero)
+        );
+        assert_eq!(MacAddr::new([0; 6]), None);
+        assert!("00:00:00:00:00:01".parse::<MacAddr>().is_ok());
         for bad in [
             "c2:00:00:00:00",
             "c2:00:00:00:00:00:00",
             "c2-00-00-00-00-00",
             "c2:0:00:00:00:00",
+            "+2:00:00:00:00:01",
+            "c2:00:00:00:00:+1",
+            "c2:-1:00:00:00:01",
+            "c2:00:00:00:00:0x",
+            "c2:00:00:00:00: 1",
+            "c2:00:00:00:00:é",
+            "",
         ] {
             assert_eq!(bad.parse::<MacAddr>(), Err(MacAddrError::Syntax), "{bad}");
         }
