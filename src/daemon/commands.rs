@@ -21,8 +21,14 @@ pub enum Runner {
 }
 
 impl Runner {
-    /// Start the command in the background; its output and exit status are logged.
-    pub fn spawn(&self, label: &str, command: &CommandLine) {
+    /// Start the command in the background; its output and exit status are
+    /// logged, and its result (`exited N`, `failed: …`) handed to `done`.
+    pub fn spawn(
+        &self,
+        label: &str,
+        command: &CommandLine,
+        done: impl FnOnce(String) + Send + 'static,
+    ) {
         let label = label.to_owned();
         let command = command.clone();
         let runner = self.clone();
@@ -40,13 +46,17 @@ impl Runner {
                 }
                 Runner::Netns { name } => run_in_netns(name, &label, &command).await,
             };
-            match result {
+            match &result {
                 Ok(0) => tracing::debug!("command in {label} exited 0"),
                 Ok(code) => {
                     tracing::warn!("command in {label} exited {code}: {:?}", command.argv())
                 }
                 Err(e) => tracing::error!("command in {label} failed: {e}"),
             }
+            done(match result {
+                Ok(code) => format!("exited {code}"),
+                Err(e) => format!("failed: {e}"),
+            });
         });
     }
 }

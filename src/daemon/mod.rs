@@ -15,8 +15,10 @@ mod event_bus;
 mod netns_watch;
 mod overrides;
 mod retry;
+mod select;
 mod shutdown;
 mod state;
+mod steering;
 mod watch;
 mod wire;
 
@@ -28,6 +30,7 @@ use anyhow::{Context, bail};
 
 use crate::cli::Cli;
 use crate::config::model::{Network, Target};
+use crate::control::api::EventKind;
 use crate::engine::{self, ContainerInfo, Scope};
 use crate::net::addr::IfName;
 use crate::net::{self, NsTarget};
@@ -57,6 +60,8 @@ pub struct Daemon {
     shutdown: Shutdown,
     events: event_bus::EventBus,
     started: Instant,
+    /// Wall-clock start, for "last change" of links never made.
+    started_at: std::time::SystemTime,
     verbose: bool,
 }
 
@@ -120,6 +125,7 @@ pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         events: event_bus::EventBus::default(),
         started,
+        started_at: std::time::SystemTime::now(),
         verbose: cli.verbose > 0 || crate::logging::env_verbose(),
     });
     if daemon.verbose {
@@ -299,6 +305,9 @@ impl Daemon {
         if seen != netns_watch::Seen::AtStart {
             tracing::info!("netns {name} appeared: wiring it");
         }
+        self.events.emit(EventKind::TargetSeen {
+            target: name.to_owned(),
+        });
         let target = Target::Netns(name.to_owned());
         let t = WireTarget {
             key,
@@ -364,6 +373,9 @@ impl Daemon {
             return;
         }
         tracing::info!("Event: start {} ({})", info.name, info.id.short());
+        self.events.emit(EventKind::TargetSeen {
+            target: info.name.clone(),
+        });
         let t = WireTarget {
             key,
             label: info.name.clone(),
@@ -411,6 +423,13 @@ impl Daemon {
                 w.label,
                 w.links.len()
             );
+            for l in &w.links {
+                self.events
+                    .emit(EventKind::LinkRemoved { id: l.id.clone() });
+            }
+            self.events.emit(EventKind::TargetGone {
+                target: w.label.clone(),
+            });
             self.net.forget(&w.ns);
             let outers: Vec<IfName> = w.links.iter().filter_map(|l| l.outer.clone()).collect();
             if !outers.is_empty() {
@@ -436,6 +455,7 @@ impl Daemon {
         }
         if state.reach_milestone(expected) {
             tracing::info!("All links connected");
+            self.events.emit(EventKind::Milestone);
             let t = state.timings();
             tracing::debug!(
                 "{} links and tunnels; start→configured p50 {:.1?}, p90 {:.1?}, max {:.1?}; {:.2?} since conlink started",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::model::Link;
+use crate::control::api::EventKind;
 use crate::engine::Backoff;
 
 use super::Daemon;
@@ -55,13 +56,20 @@ impl Daemon {
                         self.state
                             .lock()
                             .expect("state lock")
-                            .link_made(&t.key, made);
+                            .link_made(&t.key, *made);
                     }
                     Attempt::Failed(now) => {
+                        let changed = !now.retrying || now.reason != before.reason;
                         if !now.retrying {
                             tracing::error!("{}: {} (giving up)", now.id, now.reason);
-                        } else if now.reason != before.reason {
+                        } else if changed {
                             tracing::warn!("{}: {} (will retry)", now.id, now.reason);
+                        }
+                        if changed {
+                            self.events.emit(EventKind::LinkFailed {
+                                id: now.id.clone(),
+                                reason: now.reason.clone(),
+                            });
                         }
                         self.state
                             .lock()

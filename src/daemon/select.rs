@@ -56,7 +56,10 @@ fn matches<T: Selectable>(l: &T, id: &str) -> bool {
 fn near<T: Selectable>(all: &[T], id: &str) -> Vec<String> {
     let mut names: Vec<&str> = Vec::new();
     for l in all {
-        for n in [Some(l.id()), Some(l.target()), l.service()].into_iter().flatten() {
+        for n in [Some(l.id()), Some(l.target()), l.service()]
+            .into_iter()
+            .flatten()
+        {
             if !names.contains(&n) {
                 names.push(n);
             }
@@ -72,7 +75,11 @@ fn near<T: Selectable>(all: &[T], id: &str) -> Vec<String> {
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(5).map(|(_, n)| n.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, n)| n.to_owned())
+        .collect()
 }
 
 /// Levenshtein distance over characters, bounded in cost by the (short) ids.
@@ -95,7 +102,13 @@ fn distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    struct L(&'static str, &'static str, Option<&'static str>, &'static str);
+    #[derive(Debug)]
+    struct L(
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+    );
 
     impl Selectable for L {
         fn id(&self) -> &str {

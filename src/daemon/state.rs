@@ -116,6 +116,11 @@ impl State {
         self.wired.insert(key, wired);
     }
 
+    /// Keys of every wired target.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.wired.keys()
+    }
+
     pub fn get(&self, key: &str) -> Option<&Wired> {
         self.wired.get(key)
     }

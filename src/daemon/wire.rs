@@ -15,8 +15,8 @@ use crate::net::{NetError, NsTarget};
 use super::Daemon;
 use super::commands::Runner;
 use super::overrides::{LinkKey, StableTarget};
-use crate::control::api::EventKind;
 use super::state::{FailedLink, Wired, WiredLink};
+use crate::control::api::{CommandStatus, EventKind};
 
 /// A container or named namespace to wire, and what it needs.
 pub struct Target {
@@ -66,7 +66,7 @@ pub(super) enum Quiet {
 
 /// What became of one attempt at a link.
 pub(super) enum Attempt {
-    Made(WiredLink),
+    Made(Box<WiredLink>),
     Failed(FailedLink),
     /// conlink is stopping: nothing was tried.
     Stopping,
@@ -81,7 +81,7 @@ impl Daemon {
         let mut failed: Vec<(Link, FailedLink)> = Vec::new();
         for link in &job.links {
             match self.attempt_link(t, link, Quiet::No).await {
-                Attempt::Made(w) => made.push(w),
+                Attempt::Made(w) => made.push(*w),
                 Attempt::Failed(f) => failed.push((link.clone(), f)),
                 Attempt::Stopping => break,
             }
@@ -171,7 +171,7 @@ impl Daemon {
                 if down {
                     self.events.emit(EventKind::LinkDown { id: id.clone() });
                 }
-                Attempt::Made(WiredLink {
+                Attempt::Made(Box::new(WiredLink {
                     id,
                     dev: created.dev,
                     outer: created.outer,
@@ -180,7 +180,7 @@ impl Daemon {
                     key,
                     down,
                     since: SystemTime::now(),
-                })
+                }))
             }
             Err(e) => {
                 let retrying = is_transient(&e);
@@ -226,7 +226,11 @@ impl Daemon {
             }
         }
         if let (Some(n), Some(outer)) = (&o.netem_in, &created.outer) {
-            if let Err(e) = self.net.set_netem(None, outer.as_str(), Some(&n.netem)).await {
+            if let Err(e) = self
+                .net
+                .set_netem(None, outer.as_str(), Some(&n.netem))
+                .await
+            {
                 tracing::error!("{id}: re-applying incoming netem {}: {e}", n.text);
             }
         }
@@ -244,12 +248,32 @@ impl Daemon {
     }
 
     /// The target's commands, once its links are as made as they will get.
-    pub(super) fn run_commands(&self, t: &Target) {
+    pub(super) fn run_commands(self: &Arc<Self>, t: &Target) {
         if self.shutdown.is_requested() {
             return;
         }
         for command in &t.commands {
-            t.runner.spawn(&t.label, &command.command);
+            let slot = {
+                let mut state = self.state.lock().expect("state lock");
+                state.commands.push(CommandStatus {
+                    target: t.label.clone(),
+                    command: command.command.argv(),
+                    result: "running".into(),
+                });
+                state.commands.len() - 1
+            };
+            let daemon = self.clone();
+            t.runner.spawn(&t.label, &command.command, move |result| {
+                if let Some(c) = daemon
+                    .state
+                    .lock()
+                    .expect("state lock")
+                    .commands
+                    .get_mut(slot)
+                {
+                    c.result = result;
+                }
+            });
         }
     }
 
