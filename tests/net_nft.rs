@@ -80,7 +80,10 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
     outside.ok(&["addr", "add", "172.31.9.1/24", "dev", "o0"]);
     outside.ok(&["link", "set", "o0", "up"]);
 
-    let mut cfg = EngineConfig::new(&common::unique("t"));
+    let inst = common::unique("t");
+    let table = conlink::net::nft::forward::table_name(&inst);
+    assert_eq!(table, format!("conlink-{inst}"));
+    let mut cfg = EngineConfig::new(&inst);
     cfg.home = NsTarget::Name(home.name.clone());
     let eng = Engine::new(cfg).unwrap();
     let br = common::unique("br");
@@ -113,7 +116,7 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
         .await
         .unwrap();
 
-    let rules = home.exec(&["nft", "-j", "list", "table", "ip", "conlink"]);
+    let rules = home.exec(&["nft", "-j", "list", "table", "ip", &table]);
     if rules.status.success() {
         let text = String::from_utf8_lossy(&rules.stdout);
         assert!(
@@ -133,7 +136,7 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
     eng.cleanup().await.unwrap();
     assert!(
         !home
-            .exec(&["nft", "list", "table", "ip", "conlink"])
+            .exec(&["nft", "list", "table", "ip", &table])
             .status
             .success()
     );

@@ -1,12 +1,17 @@
-//! Linux bridges in conlink's namespace: create (or adopt one a previous
-//! run left), up, marked; pin the MAC once the first port is in.
+//! Linux bridges in conlink's namespace: create one (exclusively, then
+//! mark it), or use one that exists; pin the MAC once the first port is in.
+//!
+//! Only a bridge conlink created carries its mark and is ever deleted. One
+//! the user made is used as it is and left in place at shutdown, with its
+//! addresses; one carrying this instance's exact alias was made by an
+//! earlier run and is ours.
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
 use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 
 use super::errors::{NetError, Result};
-use super::handle::{CHANGE, CREATE, LinkMessageExt, Rt};
+use super::handle::{CHANGE, LinkMessageExt, Rt};
 use super::link::Mark;
 
 pub fn create_message(name: &str, mark: &Mark) -> LinkMessage {
@@ -17,10 +22,10 @@ pub fn create_message(name: &str, mark: &Mark) -> LinkMessage {
         .build()
 }
 
-/// Set alias and group by name (works whether or not we just created it).
-pub fn mark_message(name: &str, mark: &Mark) -> LinkMessage {
+/// Set alias and group by index, once our create succeeded.
+pub fn mark_message(index: u32, mark: &Mark) -> LinkMessage {
     LinkMessageBuilder::<LinkUnspec>::new()
-        .name(name)
+        .index(index)
         .alias(mark.alias.clone())
         .append_extra_attribute(LinkAttribute::Group(mark.group))
         .build()
@@ -35,50 +40,115 @@ pub fn is_bridge(link: &LinkMessage) -> bool {
     })
 }
 
-/// Make sure bridge `name` exists, is up and carries our mark; its index.
-pub async fn ensure(rt: &Rt, name: &str, mark: &Mark) -> Result<u32> {
-    if let Some(existing) = rt.link_by_name(name).await? {
-        if !is_bridge(&existing) {
-            return Err(NetError::Invalid(format!(
-                "bridge {name}: an interface of that name exists and is not a bridge"
-            )));
+/// Where a ready bridge came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Our exclusive create made it; now marked.
+    Created,
+    /// It carries this instance's exact alias: an earlier run made it.
+    Leftover,
+    /// It existed without our mark: used, never marked, never deleted.
+    Foreign,
+}
+
+impl Origin {
+    /// Whether the bridge is this instance's to delete.
+    pub fn ours(self) -> bool {
+        self != Origin::Foreign
+    }
+}
+
+/// Make sure bridge `name` exists and is up; its index and where it came from.
+pub async fn ensure(rt: &Rt, name: &str, mark: &Mark) -> Result<(u32, Origin)> {
+    // Twice at most: a create that loses a race to another creator finds
+    // the winner's bridge on the second look.
+    for _ in 0..2 {
+        if let Some(existing) = rt.link_by_name(name).await? {
+            return use_existing(rt, name, mark, &existing).await;
         }
-        let up = LinkUnspec::new_with_index(existing.header.index)
-            .up()
-            .build();
-        rt.ack(
-            format!("set bridge {name} up"),
-            RouteNetlinkMessage::SetLink(up),
-            CHANGE,
-        )
-        .await?;
-    } else {
         match rt
-            .ack(
-                format!("create bridge {name}"),
-                RouteNetlinkMessage::NewLink(create_message(name, mark)),
-                CREATE,
-            )
+            .create_link_echo(format!("create bridge {name}"), create_message(name, mark))
             .await
         {
-            // Another task created it between our look-up and create.
-            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            Ok(echoed) => {
+                let index = match echoed.filter(|l| l.name() == Some(name)) {
+                    Some(l) => l.header.index,
+                    None => rt.index_of(name).await?,
+                };
+                return mark_created(rt, name, index, mark)
+                    .await
+                    .map(|()| (index, Origin::Created));
+            }
+            Err(e) if e.errno() == Some(libc::EEXIST) => continue,
             Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => {
                 return Err(NetError::KernelLacks {
                     module: "bridge",
                     needed_for: format!("bridge {name}"),
                 });
             }
-            other => other?,
+            Err(e) => return Err(e),
         }
     }
+    Err(NetError::kernel(
+        format!("create bridge {name} (it keeps appearing and vanishing)"),
+        libc::EAGAIN,
+    ))
+}
+
+async fn use_existing(
+    rt: &Rt,
+    name: &str,
+    mark: &Mark,
+    existing: &LinkMessage,
+) -> Result<(u32, Origin)> {
+    if !is_bridge(existing) {
+        return Err(NetError::Invalid(format!(
+            "bridge {name}: an interface of that name exists and is not a bridge"
+        )));
+    }
+    let origin = if mark.owns(existing.alias()) {
+        Origin::Leftover
+    } else {
+        tracing::info!(
+            "using existing bridge {name} (not created by conlink; it will be left in place)"
+        );
+        Origin::Foreign
+    };
+    let index = existing.header.index;
     rt.ack(
-        format!("mark bridge {name}"),
-        RouteNetlinkMessage::SetLink(mark_message(name, mark)),
+        format!("set bridge {name} up"),
+        RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(index).up().build()),
         CHANGE,
     )
     .await?;
-    rt.index_of(name).await
+    Ok((index, origin))
+}
+
+/// Mark a bridge our create just made; delete it again when that fails, so
+/// nothing unmarked of ours is left behind.
+async fn mark_created(rt: &Rt, name: &str, index: u32, mark: &Mark) -> Result<()> {
+    let marked = rt
+        .ack(
+            format!("mark bridge {name}"),
+            RouteNetlinkMessage::SetLink(mark_message(index, mark)),
+            CHANGE,
+        )
+        .await;
+    if let Err(e) = marked {
+        let del = LinkUnspec::new_with_index(index).build();
+        if let Err(d) = rt
+            .ack(
+                format!("delete bridge {name}"),
+                RouteNetlinkMessage::DelLink(del),
+                CHANGE,
+            )
+            .await
+        {
+            tracing::warn!("rollback: {d}");
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Fix the bridge's MAC to the one it has now (its first port's): a Linux

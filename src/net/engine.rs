@@ -1,23 +1,28 @@
 //! The link engine's public face: the daemon hands it resolved specs
 //! (`LinkSpec`, `BridgeSpec`, `TunnelSpec`) and target namespaces; it makes
 //! them real over netlink and ioctl and can take them down again.
+//!
+//! What it made is recorded in its ledger ([`super::ledger`]); a name found
+//! taken is judged in `clash.rs`, and deleting happens in
+//! `teardown.rs`, which removes only what carries this instance's mark.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use futures::future::join_all;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use rtnetlink::LinkUnspec;
 use tokio::sync::Mutex;
 
 use super::addr::IfName;
 use super::errors::{NetError, Result};
 use super::handle::{CHANGE, CREATE, LinkMessageExt, Pending, Rt};
+use super::ledger::{Ledger, Owned};
 use super::link::{self, Mark, dummy, stacked, veth};
 use super::netns::{Netns, NsCache, NsTarget};
 use super::ovs::{Ovs, OvsPaths};
 use super::spec::{BridgeSpec, LinkKind, LinkSpec, ResolvedBridgeMode, TunnelSpec};
+use super::teardown::delete_index;
 use super::{addr_apply, bridge, offload, patch, route_apply, tunnel};
 use crate::net::ethtool::{Offload, OffloadFeature};
 
@@ -64,7 +69,7 @@ pub struct CreatedLink {
 }
 
 #[derive(Debug)]
-enum BridgeState {
+pub(super) enum BridgeState {
     Linux { index: u32, mac_pinned: bool },
     Patch { ports: Vec<String> },
     Ovs,
@@ -75,11 +80,16 @@ type PatchPair = Option<(String, String)>;
 
 pub struct Engine {
     cfg: EngineConfig,
-    mark: Mark,
+    pub(super) mark: Mark,
     ns: NsCache,
-    home: Arc<Netns>,
-    bridges: Mutex<HashMap<String, BridgeState>>,
-    ovs: Ovs,
+    pub(super) home: Arc<Netns>,
+    pub(super) bridges: Mutex<HashMap<String, BridgeState>>,
+    /// What this run created in conlink's namespace (a std mutex: never
+    /// held across an await).
+    ledger: std::sync::Mutex<Ledger>,
+    /// This instance's nftables table for port forwards.
+    pub(super) forward_table: String,
+    pub(super) ovs: Ovs,
 }
 
 impl Engine {
@@ -90,15 +100,30 @@ impl Engine {
         Ok(Engine {
             mark: Mark::new(&cfg.instance),
             ovs: Ovs::new(cfg.ovs.clone(), &cfg.instance),
+            forward_table: super::nft::forward::table_name(&cfg.instance),
             cfg,
             ns,
             home,
             bridges: Mutex::new(HashMap::new()),
+            ledger: std::sync::Mutex::new(Ledger::default()),
         })
     }
 
     pub fn mark(&self) -> &Mark {
         &self.mark
+    }
+
+    pub(super) fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // A panic while holding this lock cannot leave the ledger half
+        // updated (every change is one map operation), so poison is moot.
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Who holds `name` in conlink's namespace, if this run created it
+    /// (veth outer ends, bridges, tunnels). `None` for anything else,
+    /// including a bridge that existed before conlink and is only used.
+    pub fn owned(&self, name: &str) -> Option<Owned> {
+        self.ledger().holder(name)
     }
 
     /// The open namespace of `target` (opened and cached on first use).
@@ -129,7 +154,17 @@ impl Engine {
         let state = match spec.mode {
             ResolvedBridgeMode::Linux => {
                 check_ifname(&spec.name, "bridge")?;
-                let index = bridge::ensure(self.home.rt(), &spec.name, &self.mark).await?;
+                if let Some(h @ (Owned::Link(_) | Owned::Tunnel)) = self.owned(&spec.name) {
+                    return Err(NetError::NameTaken {
+                        holder: h.describe(&spec.name),
+                        name: spec.name.clone(),
+                    });
+                }
+                let (index, origin) =
+                    bridge::ensure(self.home.rt(), &spec.name, &self.mark).await?;
+                if origin.ours() {
+                    self.ledger().add_bridge(&spec.name);
+                }
                 BridgeState::Linux {
                     index,
                     mac_pinned: false,
@@ -217,10 +252,10 @@ impl Engine {
     ) -> Result<CreatedLink> {
         let ns = self.ns.get(target).map_err(|e| e.in_link(context))?;
         let mut made = Made::default();
-        match self.create_link_in(&ns, spec, &mut made).await {
+        match self.create_link_in(&ns, context, spec, &mut made).await {
             Ok(c) => Ok(c),
             Err(e) => {
-                made.rollback(&ns, &self.home).await;
+                self.rollback(&made, &ns).await;
                 Err(e.in_link(context))
             }
         }
@@ -229,6 +264,7 @@ impl Engine {
     async fn create_link_in(
         &self,
         ns: &Netns,
+        id: &str,
         spec: &LinkSpec,
         made: &mut Made,
     ) -> Result<CreatedLink> {
@@ -243,31 +279,10 @@ impl Engine {
                     .as_ref()
                     .ok_or_else(|| NetError::Invalid(format!("{what}: veth needs an outer-dev")))?;
                 let master = self.master_for(spec.bridge.as_deref()).await?;
-                let create = || {
-                    let msg = veth::message(&veth::VethRequest {
-                        inner: dev,
-                        outer: outer.as_str(),
-                        home_fd: self.home.raw_fd(),
-                        mtu: spec.mtu,
-                        mac: spec.mac,
-                        group: self.mark.group,
-                    });
-                    ns.rt()
-                        .create_link_echo(format!("create veth {dev} (outer end {outer})"), msg)
-                };
-                let echoed = match create().await {
-                    // A restarted container's old outer end can outlive its
-                    // namespace for a moment (the kernel tears namespaces
-                    // down asynchronously), or an earlier run left it.
-                    Err(e)
-                        if e.errno() == Some(libc::EEXIST)
-                            && self.remove_stale_outer(outer.as_str()).await? =>
-                    {
-                        create().await
-                    }
-                    r => r,
-                }
-                .map_err(lacks)?;
+                let echoed = self
+                    .create_veth(ns, id, spec, outer.as_str())
+                    .await
+                    .map_err(lacks)?;
                 made.outer = Some(outer.to_string());
                 let outer_up = self.home.rt().send(
                     format!("attach and set up {outer}"),
@@ -327,27 +342,6 @@ impl Engine {
                 .clone()
                 .filter(|_| spec.kind == LinkKind::Veth),
         })
-    }
-
-    /// Delete `name` in conlink's namespace if it carries this instance's
-    /// mark; `false` (nothing deleted) when it is absent or not ours.
-    async fn remove_stale_outer(&self, name: &str) -> Result<bool> {
-        let rt = self.home.rt();
-        let Some(link) = rt.link_by_name(name).await? else {
-            return Ok(false);
-        };
-        let ours =
-            link.alias() == Some(self.mark.alias.as_str()) || link.group() == Some(self.mark.group);
-        if !ours {
-            return Ok(false);
-        }
-        tracing::debug!("removing stale {name} left by an earlier instance of its container");
-        self.forget_bridges(&[name
-            .parse()
-            .map_err(|e| NetError::Invalid(format!("{name}: {e}")))?])
-            .await;
-        delete_by_name(rt, name).await?;
-        Ok(true)
     }
 
     async fn create_stacked(
@@ -452,7 +446,10 @@ impl Engine {
 
     // ----- tunnels ------------------------------------------------------------
 
-    /// Create `<type>-<vni>` in conlink's namespace and attach it to its bridge.
+    /// Create `<type>-<vni>` in conlink's namespace and attach it to its
+    /// bridge. An interface of that name that is not ours is never
+    /// replaced ([`NetError::NameTaken`]); one carrying our alias that this
+    /// run did not create (an earlier run's) is.
     pub async fn create_tunnel(&self, spec: &TunnelSpec) -> Result<IfName> {
         let name = spec.dev_name();
         let ifname: IfName = name
@@ -461,27 +458,57 @@ impl Engine {
         let master = self.master_for(Some(&spec.bridge)).await?;
         let rt = self.home.rt();
         let what = format!("tunnel {name}");
-        rt.ack(
-            format!("create {what} to {}", spec.remote),
-            RouteNetlinkMessage::NewLink(tunnel::create_message(spec, master, self.mark.group)),
-            CREATE,
-        )
-        .await
-        .map_err(|e| {
-            if e.errno() == Some(libc::EOPNOTSUPP) {
-                NetError::KernelLacks {
-                    module: tunnel::kernel_module(spec.kind),
-                    needed_for: what.clone(),
+        let mut removed = false;
+        let index = loop {
+            let created = rt
+                .create_link_echo(
+                    format!("create {what} to {}", spec.remote),
+                    tunnel::create_message(spec, master, self.mark.group),
+                )
+                .await;
+            match created {
+                Ok(echoed) => {
+                    self.ledger().add_tunnel(&name);
+                    break echoed
+                        .filter(|l| l.name() == Some(name.as_str()))
+                        .map(|l| l.header.index);
                 }
-            } else {
-                e
+                Err(e) if e.errno() == Some(libc::EEXIST) && !removed => {
+                    // An earlier run's is removed (once); anything else stays.
+                    let Some(index) = self.tunnel_clash(&name).await? else {
+                        // The name is free: the kernel allows one device per
+                        // VNI and port, and another one has this VNI.
+                        return Err(NetError::kernel(
+                            format!(
+                                "create {what}: another {} device in conlink's namespace already uses VNI {}",
+                                tunnel::kernel_module(spec.kind),
+                                spec.vni
+                            ),
+                            libc::EEXIST,
+                        ));
+                    };
+                    tracing::debug!("removing stale {name} left by an earlier run");
+                    delete_index(rt, index, &name).await?;
+                    removed = true;
+                }
+                Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => {
+                    return Err(NetError::KernelLacks {
+                        module: tunnel::kernel_module(spec.kind),
+                        needed_for: what,
+                    });
+                }
+                Err(e) => return Err(e),
             }
-        })?;
+        };
         let rest = async {
+            let index = match index {
+                Some(i) => i,
+                None => rt.index_of(&name).await?,
+            };
             rt.ack(
                 format!("mark {name}"),
                 RouteNetlinkMessage::SetLink(
-                    LinkUnspec::new_with_name(&name)
+                    LinkUnspec::new_with_index(index)
                         .alias(self.mark.alias.clone())
                         .build(),
                 ),
@@ -489,108 +516,16 @@ impl Engine {
             )
             .await?;
             if let Some(netem) = &spec.netem {
-                let index = rt.index_of(&name).await?;
                 super::tc::netem::apply(rt, index, &name, netem).await?;
             }
             self.after_port_joined(&spec.bridge, &name).await
         };
         if let Err(e) = rest.await {
             let _ = delete_by_name(rt, &name).await;
+            self.ledger().forget(&name);
             return Err(e.in_link(what));
         }
         Ok(ifname)
-    }
-
-    // ----- teardown -----------------------------------------------------------
-
-    /// Delete links of conlink's namespace by name, all in one kernel call:
-    /// they are moved into a link group first (cheap), then the group is
-    /// deleted, which costs one RCU grace period instead of one per link.
-    /// Names that do not exist are skipped.
-    pub async fn delete_links(&self, names: &[IfName]) -> Result<usize> {
-        let rt = self.home.rt();
-        let doomed = self.mark.doomed_group();
-        let pending: Vec<Pending> = names
-            .iter()
-            .map(|n| {
-                rt.send(
-                    format!("mark {n} for deletion"),
-                    RouteNetlinkMessage::SetLink(
-                        LinkUnspec::new_with_name(n.as_str())
-                            .append_extra_attribute(LinkAttribute::Group(doomed))
-                            .build(),
-                    ),
-                    CHANGE,
-                )
-            })
-            .collect();
-        let mut n = 0;
-        for r in join_all(pending.into_iter().map(Pending::ack)).await {
-            match r {
-                Ok(()) => n += 1,
-                Err(e) if e.errno() == Some(libc::ENODEV) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if n > 0 {
-            delete_group(rt, doomed).await?;
-        }
-        self.forget_bridges(names).await;
-        Ok(n)
-    }
-
-    /// Forget ports that vanished with their container (veth outer ends
-    /// go when the peer's namespace does), so a patch can take the
-    /// restarted container's new end.
-    pub async fn forget_ports(&self, names: &[IfName]) {
-        self.forget_bridges(names).await;
-    }
-
-    async fn forget_bridges(&self, names: &[IfName]) {
-        let mut bridges = self.bridges.lock().await;
-        for n in names {
-            bridges.remove(n.as_str());
-            for state in bridges.values_mut() {
-                if let BridgeState::Patch { ports } = state {
-                    ports.retain(|p| p != n.as_str());
-                }
-            }
-        }
-    }
-
-    /// Remove everything carrying this instance's mark in conlink's
-    /// namespace (links of this run, or leftovers of an earlier one) and the
-    /// nftables table. Returns the names removed.
-    pub async fn cleanup(&self) -> Result<Vec<String>> {
-        let rt = self.home.rt();
-        let links = rt.links().await?;
-        let ours: Vec<&LinkMessage> = links
-            .iter()
-            .filter(|l| {
-                l.alias() == Some(self.mark.alias.as_str()) || l.group() == Some(self.mark.group)
-            })
-            .collect();
-        let names: Vec<String> = ours
-            .iter()
-            .filter_map(|l| l.name().map(str::to_owned))
-            .collect();
-        let ifnames: Vec<IfName> = names.iter().filter_map(|n| n.parse().ok()).collect();
-        self.delete_links(&ifnames).await?;
-        super::nft::forward::remove_table(&self.home)?;
-        let mut names = names;
-        // OVS is optional: trouble there must not stop Linux cleanup or startup.
-        match self.ovs.remove_marked_bridges().await {
-            Ok(ovs) => names.extend(ovs),
-            Err(e) => tracing::warn!("removing this instance's OVS bridges: {e}"),
-        }
-        self.bridges.lock().await.clear();
-        Ok(names)
-    }
-
-    /// Stop the Open vSwitch daemons if this run started them (after
-    /// [`Engine::cleanup`] removed its bridges).
-    pub async fn stop_ovs(&self) {
-        self.ovs.stop_daemons().await;
     }
 
     // ----- forwards -----------------------------------------------------------
@@ -634,7 +569,7 @@ impl Engine {
                 )),
                 _ => e,
             })?;
-        super::nft::forward::add(&self.home, ext_dev, bridge, ip, fwd)
+        super::nft::forward::add(&self.home, &self.forward_table, ext_dev, bridge, ip, fwd)
     }
 }
 
@@ -647,13 +582,15 @@ struct Made {
     inner: Option<String>,
 }
 
-impl Made {
-    async fn rollback(&self, ns: &Netns, home: &Netns) {
-        if let Some(outer) = &self.outer {
-            if let Err(e) = delete_by_name(home.rt(), outer).await {
+impl Engine {
+    /// Undo a failed `create_link`.
+    async fn rollback(&self, made: &Made, ns: &Netns) {
+        if let Some(outer) = &made.outer {
+            if let Err(e) = delete_by_name(self.home.rt(), outer).await {
                 tracing::warn!("rollback: delete {outer}: {e}");
             }
-        } else if let Some(inner) = &self.inner {
+            self.forget_outer(outer).await;
+        } else if let Some(inner) = &made.inner {
             if let Err(e) = delete_by_name(ns.rt(), inner).await {
                 tracing::warn!("rollback: delete {inner}: {e}");
             }
@@ -661,7 +598,7 @@ impl Made {
     }
 }
 
-async fn delete_by_name(rt: &Rt, name: &str) -> Result<()> {
+pub(super) async fn delete_by_name(rt: &Rt, name: &str) -> Result<()> {
     let msg = LinkUnspec::new_with_name(name).build();
     match rt
         .ack(
@@ -674,22 +611,6 @@ async fn delete_by_name(rt: &Rt, name: &str) -> Result<()> {
         Err(e) if e.errno() == Some(libc::ENODEV) => Ok(()),
         r => r,
     }
-}
-
-/// RTM_DELLINK for every link in `group` (never group 0: that is every
-/// link nobody grouped).
-async fn delete_group(rt: &Rt, group: u32) -> Result<()> {
-    if group == 0 {
-        return Err(NetError::Invalid("refusing to delete link group 0".into()));
-    }
-    let mut msg = LinkMessage::default();
-    msg.attributes.push(LinkAttribute::Group(group));
-    rt.ack(
-        format!("delete link group {group}"),
-        RouteNetlinkMessage::DelLink(msg),
-        CHANGE,
-    )
-    .await
 }
 
 fn check_ifname(name: &str, what: &str) -> Result<()> {

@@ -6,11 +6,12 @@ use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 
 use super::errors::{NetError, Result};
 
@@ -18,6 +19,8 @@ use super::errors::{NetError, Result};
 pub const CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 /// Flags of a request that changes or deletes something.
 pub const CHANGE: u16 = NLM_F_REQUEST | NLM_F_ACK;
+/// How often an interrupted dump is tried before giving up.
+const DUMP_TRIES: usize = 5;
 
 type Replies = Pin<Box<dyn Stream<Item = NetlinkMessage<RouteNetlinkMessage>> + Send>>;
 
@@ -111,15 +114,38 @@ impl Rt {
         self.send(op, msg, flags).ack().await
     }
 
-    /// A dump request: every reply message.
+    /// A dump request: every reply message. A dump the kernel flags
+    /// NLM_F_DUMP_INTR (the table changed while it was being read, so
+    /// entries may be missing or repeated) is run again, as CNI's
+    /// netlinksafe does: callers delete things based on what a dump shows.
     pub async fn dump(
         &self,
         op: &str,
         msg: RouteNetlinkMessage,
     ) -> Result<Vec<RouteNetlinkMessage>> {
+        for _ in 0..DUMP_TRIES {
+            if let Some(out) = self.dump_once(op, msg.clone()).await? {
+                return Ok(out);
+            }
+        }
+        // EINTR: transient, the caller may try again later.
+        Err(NetError::kernel(
+            format!("{op} (changed under the dump {DUMP_TRIES} times in a row)"),
+            libc::EINTR,
+        ))
+    }
+
+    /// One dump; `None` when the kernel flagged it interrupted.
+    async fn dump_once(
+        &self,
+        op: &str,
+        msg: RouteNetlinkMessage,
+    ) -> Result<Option<Vec<RouteNetlinkMessage>>> {
         let mut replies = self.send(op, msg, NLM_F_REQUEST | NLM_F_DUMP).replies?;
         let mut out = Vec::new();
+        let mut interrupted = false;
         while let Some(msg) = replies.next().await {
+            interrupted |= msg.header.flags & NLM_F_DUMP_INTR != 0;
             match msg.payload {
                 NetlinkPayload::InnerMessage(m) => out.push(m),
                 NetlinkPayload::Error(e) => {
@@ -130,7 +156,7 @@ impl Rt {
                 _ => {}
             }
         }
-        Ok(out)
+        Ok((!interrupted).then_some(out))
     }
 
     /// All links of the namespace.
@@ -177,6 +203,30 @@ impl Rt {
         Ok(None)
     }
 
+    /// Whether the namespace this one knows as `nsid` (a veth peer's
+    /// IFLA_LINK_NETNSID) is alive. The kernel resolves an id only for a
+    /// namespace that still has users: once nobody holds it (it is being
+    /// destroyed) the answer is ENOENT, and -1 once its ids are gone.
+    pub async fn netns_id_alive(&self, nsid: i32) -> Result<bool> {
+        if nsid < 0 {
+            return Ok(false);
+        }
+        let mut msg = NsidMessage::default();
+        msg.attributes.push(NsidAttribute::Id(nsid));
+        match self
+            .ack(
+                format!("look up network namespace id {nsid}"),
+                RouteNetlinkMessage::GetNsId(msg),
+                CHANGE,
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The index of the link named `name`; an error naming it when absent.
     pub async fn index_of(&self, name: &str) -> Result<u32> {
         match self.link_by_name(name).await? {
@@ -194,6 +244,9 @@ pub trait LinkMessageExt {
     fn mac(&self) -> Option<&[u8]>;
     fn controller(&self) -> Option<u32>;
     fn group(&self) -> Option<u32>;
+    /// IFLA_LINK_NETNSID: the id of the namespace holding a veth's peer,
+    /// absent when the peer is in the same namespace.
+    fn link_netnsid(&self) -> Option<i32>;
 }
 
 impl LinkMessageExt for LinkMessage {
@@ -230,6 +283,12 @@ impl LinkMessageExt for LinkMessage {
     fn group(&self) -> Option<u32> {
         self.attributes.iter().find_map(|a| match a {
             LinkAttribute::Group(m) => Some(*m),
+            _ => None,
+        })
+    }
+    fn link_netnsid(&self) -> Option<i32> {
+        self.attributes.iter().find_map(|a| match a {
+            LinkAttribute::LinkNetNsId(m) => Some(*m),
             _ => None,
         })
     }

@@ -13,10 +13,12 @@ pub mod spec;
 
 pub mod addr_apply;
 pub mod bridge;
+mod clash;
 pub mod engine;
 pub mod errors;
 pub mod handle;
 pub mod iface_ops;
+pub mod ledger;
 pub mod link;
 pub mod netns;
 pub mod nft;
@@ -26,8 +28,10 @@ pub mod patch;
 pub mod route_apply;
 pub mod runtime_ops;
 pub mod tc;
+mod teardown;
 pub mod tunnel;
 
 pub use engine::{CreatedLink, Engine, EngineConfig};
 pub use errors::{NetError, Result};
+pub use ledger::Owned;
 pub use netns::NsTarget;

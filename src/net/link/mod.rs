@@ -13,7 +13,12 @@ use super::addr::MacAddr;
 /// Mark put on everything conlink creates in its own namespace: an
 /// ifalias `conlink:<instance>` (readable by people and `ip link`) and a
 /// link group (settable in the create request itself, and deletable in one
-/// kernel call, see `cleanup`).
+/// kernel call, see `delete_links`).
+///
+/// The alias, compared as a whole string, is the authority on what belongs
+/// to an instance: different instance names can hash to one group, and the
+/// inner ends of veths carry the group without the alias. The group is only
+/// a fast pre-filter and a tool for deleting many links at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
     pub alias: String,
@@ -29,17 +34,26 @@ impl Mark {
             h = h.wrapping_mul(0x0100_0193);
         }
         // Keep clear of group 0 (every unmarked link) and of small numbers
-        // people use by hand.
-        let group = 0x1_0000 + h % 0x7fff_0000;
+        // people use by hand. Mark groups are even and doomed groups odd, so
+        // one instance's doomed group is never another's mark group (with
+        // `group ^ 1`, projects proj14616 and proj153907 were neighbours and
+        // stopping one deleted the other's links).
+        let group = 0x1_0000 + (h % 0x3fff_8000) * 2;
         Mark {
             alias: format!("conlink:{instance}"),
             group,
         }
     }
 
-    /// A second group for links about to be deleted together.
+    /// The group links are moved into just before they are deleted
+    /// together: odd, so it never equals any instance's mark group.
     pub fn doomed_group(&self) -> u32 {
-        self.group ^ 1
+        self.group | 1
+    }
+
+    /// Whether a link's alias is exactly this instance's.
+    pub fn owns(&self, alias: Option<&str>) -> bool {
+        alias == Some(self.alias.as_str())
     }
 }
 
@@ -98,8 +112,27 @@ mod tests {
         assert!(a.group >= 0x1_0000);
         assert_ne!(a.group, Mark::new("proj2").group);
         assert_ne!(a.doomed_group(), a.group);
+        assert!(a.owns(Some("conlink:proj1")));
+        assert!(!a.owns(Some("conlink:proj10")) && !a.owns(Some("conlink:proj")));
+        assert!(!a.owns(None));
         let t = temp_name();
         assert_eq!(t.len(), 13);
         assert!(t.len() <= 15);
+    }
+
+    /// The old scheme (`0x1_0000 + h % 0x7fff_0000`, doomed `group ^ 1`)
+    /// gave these two projects neighbouring groups; now no doomed group can
+    /// be a mark group.
+    #[test]
+    fn doomed_groups_never_equal_mark_groups() {
+        let (a, b) = (Mark::new("proj14616"), Mark::new("proj153907"));
+        assert_ne!(a.doomed_group(), b.group);
+        assert_ne!(b.doomed_group(), a.group);
+        for i in 0..2000 {
+            let m = Mark::new(&format!("p{i}"));
+            assert_eq!(m.group % 2, 0, "{m:?}");
+            assert_eq!(m.doomed_group() % 2, 1);
+            assert!(m.group >= 0x1_0000 && m.doomed_group() <= 0x7fff_ffff);
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! veth: one request, sent in the target namespace, makes both ends: the
 //! inner one there (up, with MTU and MAC) and the outer one straight in
-//! conlink's namespace (IFLA_NET_NS_FD in the peer), already marked with
-//! conlink's link group. The kernel refuses to bring a veth peer up in the
+//! conlink's namespace (IFLA_NET_NS_FD in the peer). Both ends carry
+//! conlink's link group from the start: the outer one so it can be found
+//! and deleted in bulk, the inner one so a later run can tell its own dying
+//! inner end (EEXIST on the inner name) from an interface that was there
+//! before. Only the outer end gets the alias, the mark that decides what
+//! conlink deletes; an inner end is never deleted by group. The kernel refuses to bring a veth peer up in the
 //! create request (ENOTCONN: its partner is not registered yet), so the
 //! outer end is enslaved and set up by a second, pipelined request.
 //!
@@ -31,6 +35,7 @@ pub struct VethRequest<'a> {
     pub mtu: Option<u32>,
     /// MAC of the inner end.
     pub mac: Option<MacAddr>,
+    /// Link group of both ends (conlink's mark group).
     pub group: u32,
 }
 
@@ -47,6 +52,7 @@ pub fn message(r: &VethRequest<'_>) -> LinkMessage {
     let mut inner = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
         .name(r.inner)
         .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
+        .append_extra_attribute(LinkAttribute::Group(r.group))
         .append_extra_attribute(LinkAttribute::NumTxQueues(1))
         .append_extra_attribute(LinkAttribute::NumRxQueues(1))
         .up();
@@ -66,4 +72,52 @@ pub fn outer_message(outer: &str, master: Option<u32>, alias: &str) -> LinkMessa
         b = b.controller(m);
     }
     b.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(attrs: &[LinkAttribute]) -> Vec<u32> {
+        attrs
+            .iter()
+            .filter_map(|a| match a {
+                LinkAttribute::Group(g) => Some(*g),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_ends_carry_the_group_only_the_outer_gets_the_alias_later() {
+        let msg = message(&VethRequest {
+            inner: "eth0",
+            outer: "web_1-eth0",
+            home_fd: 7,
+            mtu: None,
+            mac: None,
+            group: 0x2_0000,
+        });
+        assert_eq!(groups(&msg.attributes), vec![0x2_0000], "inner end");
+        let peer = msg
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+                    netlink_packet_route::link::LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(
+                        p,
+                    ))) => Some(p.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .expect("peer in the request");
+        assert_eq!(groups(&peer.attributes), vec![0x2_0000], "outer end");
+        assert!(
+            !msg.attributes
+                .iter()
+                .chain(&peer.attributes)
+                .any(|a| matches!(a, LinkAttribute::IfAlias(_)))
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Port forwards (`forward:` in config) in conlink's namespace, in one
-//! table owned by conlink: traffic arriving on the docker-facing interface
+//! table per conlink instance (`conlink-<instance>`, so stopping one
+//! instance never drops another's forwards): traffic arriving on the docker-facing interface
 //! for `conlink_port` is DNATed to `ip:port`; what leaves through the bridge
 //! to that service is masqueraded, so replies come back through conlink.
 
@@ -16,7 +17,11 @@ use crate::net::errors::{NetError, Result};
 use crate::net::netns::Netns;
 use crate::net::spec::{Forward, Protocol};
 
-pub const TABLE: &str = "conlink";
+/// Every forward table's name starts with this.
+pub const TABLE_PREFIX: &str = "conlink";
+/// Longest instance part kept readable in a table name (the kernel allows
+/// 255 bytes; `nft list tables` stays legible).
+const MAX_INSTANCE: usize = 40;
 const NF_INET_PRE_ROUTING: u32 = 0;
 const NF_INET_POST_ROUTING: u32 = 4;
 
@@ -27,13 +32,36 @@ fn l4proto(p: Protocol) -> u8 {
     }
 }
 
-pub fn batch(ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward) -> Batch {
+/// The forward table of `instance`: `conlink-<instance>` when the name
+/// is short and made of characters nft accepts in an identifier (compose
+/// project names are); otherwise its readable part, shortened, plus a hash
+/// of the whole name so two instances never share a table.
+pub fn table_name(instance: &str) -> String {
+    let clean = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !instance.is_empty() && instance.len() <= MAX_INSTANCE && instance.chars().all(clean) {
+        return format!("{TABLE_PREFIX}-{instance}");
+    }
+    let readable: String = instance
+        .chars()
+        .map(|c| if clean(c) { c } else { '_' })
+        .take(MAX_INSTANCE - 9)
+        .collect();
+    // FNV-1a, stable across runs so a restarted conlink finds its table.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in instance.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{TABLE_PREFIX}-{readable}-{h:08x}")
+}
+
+pub fn batch(table: &str, ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward) -> Batch {
     let mut b = Batch::default();
-    b.add_table(TABLE)
-        .add_base_chain(TABLE, "prerouting", "nat", NF_INET_PRE_ROUTING, -100)
-        .add_base_chain(TABLE, "postrouting", "nat", NF_INET_POST_ROUTING, 100)
+    b.add_table(table)
+        .add_base_chain(table, "prerouting", "nat", NF_INET_PRE_ROUTING, -100)
+        .add_base_chain(table, "postrouting", "nat", NF_INET_POST_ROUTING, 100)
         .add_rule(
-            TABLE,
+            table,
             "prerouting",
             vec![
                 meta(MetaKey::Iifname),
@@ -48,7 +76,7 @@ pub fn batch(ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward) -> Batch {
             ],
         )
         .add_rule(
-            TABLE,
+            table,
             "postrouting",
             vec![
                 meta(MetaKey::Oifname),
@@ -65,18 +93,25 @@ pub fn batch(ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward) -> Batch {
     b
 }
 
-pub fn add(ns: &Netns, ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward) -> Result<()> {
-    batch(ext_dev, bridge, ip, f).commit(
+pub fn add(
+    ns: &Netns,
+    table: &str,
+    ext_dev: &str,
+    bridge: &str,
+    ip: Ipv4Addr,
+    f: &Forward,
+) -> Result<()> {
+    batch(table, ext_dev, bridge, ip, f).commit(
         &ns.nft_socket(),
         &format!("forward {ext_dev}:{} to {ip}:{}", f.conlink_port, f.port),
     )
 }
 
-/// Remove conlink's table (and every forward in it); absent is fine.
-pub fn remove_table(ns: &Netns) -> Result<()> {
+/// Remove an instance's table (and every forward in it); absent is fine.
+pub fn remove_table(ns: &Netns, table: &str) -> Result<()> {
     let mut b = Batch::default();
-    b.delete_table(TABLE);
-    match b.commit(&ns.nft_socket(), "delete nftables table conlink") {
+    b.delete_table(table);
+    match b.commit(&ns.nft_socket(), &format!("delete nftables table {table}")) {
         Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
         r => r,
     }
@@ -85,4 +120,26 @@ pub fn remove_table(ns: &Netns) -> Result<()> {
 /// Check a forward can work before touching the kernel.
 pub fn check(ip: Option<Ipv4Addr>) -> Result<Ipv4Addr> {
     ip.ok_or_else(|| NetError::Invalid("forward needs the link to have an ip".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_per_instance_and_distinct() {
+        assert_eq!(table_name("proj14616"), "conlink-proj14616");
+        assert_eq!(table_name("my_app-2"), "conlink-my_app-2");
+        assert_ne!(table_name("proj14616"), table_name("proj153907"));
+        // Characters nft would not take, and names that only differ there,
+        // still give distinct readable names.
+        let (a, b) = (table_name("a b"), table_name("a/b"));
+        assert!(a.starts_with("conlink-a_b-") && b.starts_with("conlink-a_b-"));
+        assert_ne!(a, b);
+        let long = "x".repeat(300);
+        let t = table_name(&long);
+        assert!(t.len() <= 8 + MAX_INSTANCE + 1, "{t}");
+        assert_ne!(t, table_name(&"x".repeat(301)));
+        assert!(table_name("").starts_with("conlink--"));
+    }
 }
