@@ -310,7 +310,7 @@ impl Control for Daemon {
             .map(|b| BridgeStatus {
                 name: b.name.clone(),
                 mode: format!("{:?}", b.mode).to_lowercase(),
-                owned: true, // FIXME(ledger): from the engine's ledger
+                owned: matches!(self.net.owned(&b.name), Some(crate::net::Owned::Bridge)),
             })
             .collect();
         Ok(Status {

@@ -183,7 +183,7 @@ impl Daemon {
                 }))
             }
             Err(e) => {
-                let retrying = is_transient(&e);
+                let retrying = e.is_transient();
                 // The error already names the link (`container:dev: …`).
                 match (quiet, retrying) {
                     (Quiet::Yes, _) => tracing::debug!("{e}"),
@@ -332,15 +332,6 @@ pub fn describe(id: &str, spec: &LinkSpec) -> String {
         s += &format!(" (bridge {bridge})");
     }
     s
-}
-
-/// A failure that can pass by itself: the name is still held by a veth
-/// whose namespace the kernel is tearing down, or the kernel is busy.
-fn is_transient(e: &NetError) -> bool {
-    matches!(
-        e.errno(),
-        Some(libc::EEXIST) | Some(libc::EBUSY) | Some(libc::EAGAIN)
-    )
 }
 
 /// The error without the link id it starts with (state lists it apart).
