@@ -44,8 +44,8 @@ complete -c conlink -n "__fish_conlink_needs_command" -f -a "graph" -d 'Draw the
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "completions" -d 'Print shell completions for one of the four tools'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -l format -d 'Output format (svg and png need Graphviz\'s `dot` installed)' -r -f -a "dot\t''
-svg\t''
-png\t''"
+svg\t'needs Graphviz\'s `dot`'
+png\t'needs Graphviz\'s `dot`'"
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F

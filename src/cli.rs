@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-/// How bridges without an explicit `mode` are built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How bridges without an explicit `mode` are built (the flag's values;
+/// the config layer has its own plain `BridgeMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BridgeMode {
     /// openvswitch when its kernel module is loaded, else a Linux bridge
     Auto,
@@ -19,6 +19,37 @@ pub enum BridgeMode {
     Ovs,
     /// tc mirred patch between exactly two links
     Patch,
+}
+
+impl From<BridgeMode> for crate::net::spec::BridgeMode {
+    fn from(m: BridgeMode) -> Self {
+        match m {
+            BridgeMode::Auto => Self::Auto,
+            BridgeMode::Linux => Self::Linux,
+            BridgeMode::Ovs => Self::Ovs,
+            BridgeMode::Patch => Self::Patch,
+        }
+    }
+}
+
+/// Output formats of `conlink graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    /// needs Graphviz's `dot`
+    Svg,
+    /// needs Graphviz's `dot`
+    Png,
+}
+
+impl From<GraphFormat> for crate::config::graph::GraphFormat {
+    fn from(f: GraphFormat) -> Self {
+        match f {
+            GraphFormat::Dot => Self::Dot,
+            GraphFormat::Svg => Self::Svg,
+            GraphFormat::Png => Self::Png,
+        }
+    }
 }
 
 /// Where the network config comes from and how its defaults are filled in.
@@ -116,6 +147,32 @@ pub struct Cli {
     pub command: Option<Sub>,
 }
 
+impl ConfigArgs {
+    /// The flags as the config layer takes them.
+    pub fn options(&self) -> crate::config::ConfigOptions {
+        crate::config::ConfigOptions {
+            compose_files: self.compose_files.clone(),
+            network_files: self.network_files.clone(),
+            default_bridge_mode: self.default_bridge_mode.into(),
+            default_mtu: self.default_mtu,
+            keep_veth_offload: self.keep_veth_offload,
+        }
+    }
+}
+
+impl Cli {
+    /// The flags as the daemon takes them.
+    pub fn daemon_options(&self) -> crate::daemon::Options {
+        crate::daemon::Options {
+            compose_project: self.compose_project.clone(),
+            docker_socket: self.docker_socket.clone(),
+            podman_socket: self.podman_socket.clone(),
+            keep_veth_offload: self.config.keep_veth_offload,
+            verbose: self.verbose > 0 || crate::logging::env_verbose(),
+        }
+    }
+}
+
 const EXAMPLES: &str = "\
 Examples:
   conlink --compose-file compose.yaml              run as the network sidecar
@@ -130,7 +187,7 @@ pub enum Sub {
     Graph {
         /// Output format (svg and png need Graphviz's `dot` installed)
         #[arg(long, value_enum, default_value = "dot")]
-        format: crate::config::graph::GraphFormat,
+        format: GraphFormat,
         /// Write to this file instead of stdout
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -223,7 +280,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(crate::daemon::run(&cli, net)) {
+    match runtime.block_on(crate::daemon::run(cli.daemon_options(), net)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -235,7 +292,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 /// Load the config, logging its warnings; on errors print all of them and
 /// give the exit status (2).
 fn load_config(args: &ConfigArgs) -> Result<crate::config::Network, ExitCode> {
-    match crate::config::load(args) {
+    match crate::config::load(&args.options()) {
         Ok(net) => {
             for w in &net.warnings {
                 tracing::warn!("{w}");
@@ -256,18 +313,14 @@ fn load_config(args: &ConfigArgs) -> Result<crate::config::Network, ExitCode> {
     }
 }
 
-fn graph(
-    args: &ConfigArgs,
-    format: crate::config::graph::GraphFormat,
-    output: Option<&std::path::Path>,
-) -> ExitCode {
+fn graph(args: &ConfigArgs, format: GraphFormat, output: Option<&std::path::Path>) -> ExitCode {
     use std::io::Write as _;
     let net = match load_config(args) {
         Ok(net) => net,
         Err(code) => return code,
     };
     let dot = crate::config::graph::to_dot(&net);
-    let bytes = match crate::config::graph::render(&dot, format) {
+    let bytes = match crate::config::graph::render(&dot, format.into()) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("conlink graph: {e}");

@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::path::Path;
 
-use crate::cli::{BridgeMode, ConfigArgs};
+use super::ConfigOptions;
 use crate::net::addr::MacAddr;
 use crate::net::ethtool::{Offload, OffloadFeature};
+use crate::net::spec::BridgeMode;
 use crate::net::spec::{BridgeSpec, LinkKind, ResolvedBridgeMode};
 
 use super::errors::{Diag, Origin};
@@ -31,7 +32,7 @@ pub struct Settings {
 
 impl Settings {
     /// From the CLI flags, probing `/sys/module/openvswitch`.
-    pub fn from_args(args: &ConfigArgs) -> Self {
+    pub fn from_args(args: &ConfigOptions) -> Self {
         Settings {
             default_bridge_mode: args.default_bridge_mode,
             default_mtu: args.default_mtu,

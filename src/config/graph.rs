@@ -12,7 +12,7 @@ use crate::net::spec::{LinkKind, ResolvedBridgeMode};
 use super::model::{Link, Network, Target};
 
 /// Output formats of `conlink graph`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphFormat {
     Dot,
     Svg,

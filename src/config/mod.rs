@@ -27,7 +27,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-use crate::cli::ConfigArgs;
+use crate::net::spec::BridgeMode;
 
 pub use enrich::Settings;
 pub use errors::{ConfigError, ConfigErrors, Origin};
@@ -36,14 +36,25 @@ pub use interpolate::{Env, ProcessEnv};
 pub use model::{Base, Command, CommandLine, Link, Network, Target};
 pub use raw::FileKind;
 
-/// Load the config the CLI flags name, with the process environment and the
+/// Where the network config comes from and how its defaults are filled in
+/// (the command line's flags, as plain values).
+#[derive(Debug, Clone)]
+pub struct ConfigOptions {
+    pub compose_files: Vec<PathBuf>,
+    pub network_files: Vec<PathBuf>,
+    pub default_bridge_mode: BridgeMode,
+    pub default_mtu: u32,
+    pub keep_veth_offload: bool,
+}
+
+/// Load the config the options name, with the process environment and the
 /// running kernel.
-pub fn load(args: &ConfigArgs) -> Result<Network, ConfigErrors> {
+pub fn load(args: &ConfigOptions) -> Result<Network, ConfigErrors> {
     load_with(&sources(args), &Settings::from_args(args), &ProcessEnv)
 }
 
 /// The files to read, in merge order: compose files, then network files.
-pub fn sources(args: &ConfigArgs) -> Vec<(PathBuf, FileKind)> {
+pub fn sources(args: &ConfigOptions) -> Vec<(PathBuf, FileKind)> {
     args.compose_files
         .iter()
         .filter(|p| !p.as_os_str().is_empty())

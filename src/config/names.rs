@@ -169,7 +169,7 @@ mod tests {
         };
         let env = std::collections::HashMap::<String, String>::new();
         let settings = Settings {
-            default_bridge_mode: crate::cli::BridgeMode::Linux,
+            default_bridge_mode: crate::net::spec::BridgeMode::Linux,
             ..Settings::default()
         };
         match crate::config::process(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::errors::Diag;
 use super::load::LoadedFile;
 use super::*;
-use crate::cli::BridgeMode;
+use crate::net::spec::BridgeMode;
 use crate::net::spec::{LinkKind, MacvlanMode, ResolvedBridgeMode};
 
 fn run_with(files: Vec<(&str, FileKind, Value)>, s: &Settings) -> Result<Network, ConfigErrors> {

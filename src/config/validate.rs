@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use crate::cli::BridgeMode;
 use crate::net::addr::{IfName, Ipv4Net, MacAddr};
+use crate::net::spec::BridgeMode;
 use crate::net::spec::{IpvlanMode, LinkKind, MacvlanMode, TunnelKind, TunnelSpec};
 
 use super::errors::{Diag, Origin};

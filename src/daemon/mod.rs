@@ -28,7 +28,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::cli::Cli;
 use crate::config::model::{Network, Target};
 use crate::control::api::EventKind;
 use crate::engine::{self, ContainerInfo, Scope};
@@ -65,21 +64,33 @@ pub struct Daemon {
     verbose: bool,
 }
 
+/// How the sidecar is run (from its command line, as plain values).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Match services of this compose project instead of conlink's own.
+    pub compose_project: Option<String>,
+    pub docker_socket: std::path::PathBuf,
+    pub podman_socket: std::path::PathBuf,
+    pub keep_veth_offload: bool,
+    /// Log the config, the wired state and timings.
+    pub verbose: bool,
+}
+
 /// Run until a stop signal. Errors here are start-up failures (exit 1).
-pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
+pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
     // Before anything touches the kernel: a stop during start-up must tear
     // down what was made, not kill the process half-way.
     let shutdown = Shutdown::install().context("installing signal handlers")?;
     let started = Instant::now();
     let needs_engine = !network.only_netns_targets();
-    let sockets = [cli.docker_socket.clone(), cli.podman_socket.clone()];
+    let sockets = [opts.docker_socket.clone(), opts.podman_socket.clone()];
     // Nothing is changed until the engines answer: a stop here just exits.
     let found = tokio::select! {
         found = connect(needs_engine, &sockets) => found?,
         _ = shutdown.requested() => return Ok(()),
     };
     let (engines, own) = found;
-    let scope = Scope::resolve(cli.compose_project.as_deref(), own.as_ref());
+    let scope = Scope::resolve(opts.compose_project.as_deref(), own.as_ref());
     match &scope {
         Some(s) => tracing::info!(
             "Matching services of compose project {} (working dir {})",
@@ -96,7 +107,7 @@ pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
         .as_ref()
         .map_or_else(|| "default".to_owned(), |s| s.project_name().to_owned());
     let mut cfg = net::EngineConfig::new(&instance);
-    cfg.keep_veth_offload = cli.config.keep_veth_offload;
+    cfg.keep_veth_offload = opts.keep_veth_offload;
     let net = net::Engine::new(cfg).context("opening conlink's network namespace")?;
 
     let removed = net
@@ -126,7 +137,7 @@ pub async fn run(cli: &Cli, network: Network) -> anyhow::Result<()> {
         events: event_bus::EventBus::default(),
         started,
         started_at: std::time::SystemTime::now(),
-        verbose: cli.verbose > 0 || crate::logging::env_verbose(),
+        verbose: opts.verbose,
     });
     if daemon.verbose {
         tracing::debug!(

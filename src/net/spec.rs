@@ -110,6 +110,17 @@ pub struct LinkSpec {
     pub forwards: Vec<Forward>,
 }
 
+/// A bridge's mode as declared (or defaulted by `--default-bridge-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BridgeMode {
+    /// openvswitch when its kernel module is loaded, else a Linux bridge
+    Auto,
+    Linux,
+    Ovs,
+    Patch,
+}
+
 /// Bridge modes after `auto` has been resolved against the running kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
