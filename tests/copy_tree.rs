@@ -496,7 +496,7 @@ fn not_a_directory_and_bad_options_exit_2_naming_the_path() {
 }
 
 #[test]
-fn exec_after_copy_passes_the_exit_code_and_127() {
+fn exec_after_copy_passes_the_exit_code_and_127_or_126() {
     let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     fs::write(src.path().join("f"), "").unwrap();
     let o = run(&[
@@ -532,6 +532,26 @@ fn exec_after_copy_passes_the_exit_code_and_127() {
         "no-such-cmd-after-copy",
     ]);
     assert_eq!(o.status.code(), Some(127));
+    assert_eq!(
+        stderr(&o),
+        "copy: command not found: no-such-cmd-after-copy\n"
+    );
+    // A file that is there but not executable: 126, saying so.
+    let o = run(&[
+        "-q",
+        s(src.path()),
+        s(dst.path()),
+        "--",
+        s(&dst.path().join("f")),
+    ]);
+    assert_eq!(o.status.code(), Some(126));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "copy: cannot execute {}: permission denied: not executable\n",
+            dst.path().join("f").display()
+        )
+    );
     // 2.x also accepted the command without `--`.
     let o = run(&["-q", s(src.path()), s(dst.path()), "sh", "-c", "exit 4"]);
     assert_eq!(o.status.code(), Some(4));

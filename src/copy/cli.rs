@@ -86,5 +86,6 @@ Examples:
   copy --chown 1000:1000 --chmod u+w /seed /data
 
 Exit status: 0 (or the command's own status after `--`), 1 when copying or a
-template fails, 2 for usage errors (SRC_DIR or DST_DIR not a directory),
-127 when the command cannot be run.";
+template fails (DST_DIR is then left as it was), 2 for usage errors (SRC_DIR
+or DST_DIR not a directory), 127 when the command is not found, 126 when it
+is found but cannot be run.";
