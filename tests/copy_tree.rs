@@ -584,3 +584,149 @@ fn chained_copy_then_wait_then_command() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "42");
 }
+
+/// Every entry under `dir` with its kind, mode and content or link target,
+/// in name order: equal snapshots mean an unchanged tree.
+fn snapshot(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            let what = if m.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(e.path()).unwrap().display())
+            } else if m.is_dir() {
+                "dir".to_string()
+            } else {
+                format!(
+                    "{:?}",
+                    String::from_utf8_lossy(&fs::read(e.path()).unwrap())
+                )
+            };
+            format!("{rel} {:o} {what}", m.permissions().mode() & 0o7777)
+        })
+        .collect()
+}
+
+/// Run copy as `nobody` when we are root (root reads and writes through
+/// any permission bits, so the failures below need an ordinary user), after
+/// making SRC readable and DST writable for it; as ourselves otherwise.
+fn run_unprivileged(src: &Path, dst: &Path) -> Output {
+    let mut cmd = copy_cmd();
+    if common::is_root() {
+        use std::os::unix::process::CommandExt;
+        for e in walkdir::WalkDir::new(src) {
+            let e = e.unwrap();
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        for e in walkdir::WalkDir::new(dst) {
+            std::os::unix::fs::lchown(e.unwrap().path(), Some(65534), Some(65534)).unwrap();
+        }
+        cmd.uid(65534).gid(65534);
+    }
+    cmd.args([s(src), s(dst)]).output().expect("run copy")
+}
+
+/// A source tree whose first entries would land before the failing one:
+/// an existing file to replace, a new directory, a new top-level file.
+fn tree_before_the_failure(src: &Path, dst: &Path) {
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::write(src.join("a/one"), "new one").unwrap();
+    fs::create_dir_all(src.join("b/deeper")).unwrap();
+    fs::write(src.join("b/deeper/two"), "two").unwrap();
+    std::os::unix::fs::symlink("deeper/two", src.join("b/link")).unwrap();
+    fs::write(src.join("c.txt"), "c").unwrap();
+    fs::create_dir_all(dst.join("a")).unwrap();
+    fs::write(dst.join("a/one"), "old one").unwrap();
+    fs::write(dst.join("keep"), "kept").unwrap();
+    std::os::unix::fs::symlink("a", dst.join("l")).unwrap();
+}
+
+#[track_caller]
+fn assert_failed_unchanged(o: &Output, before: &[String], dst: &Path, msg: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(
+        stderr(o).contains(msg),
+        "expected {msg:?} in {:?}",
+        stderr(o)
+    );
+    assert_eq!(snapshot(dst), before, "DST changed: {}", stderr(o));
+}
+
+#[test]
+fn a_file_where_a_directory_should_be_leaves_dst_as_it_was() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    tree_before_the_failure(src.path(), dst.path());
+    fs::create_dir_all(src.path().join("z/sub")).unwrap();
+    fs::write(src.path().join("z/sub/file"), "x").unwrap();
+    fs::create_dir(dst.path().join("z")).unwrap();
+    fs::write(dst.path().join("z/sub"), "a file, not a directory").unwrap();
+    let before = snapshot(dst.path());
+    let o = run(&[s(src.path()), s(dst.path())]);
+    assert_failed_unchanged(
+        &o,
+        &before,
+        dst.path(),
+        &format!(
+            "copy: writing {}: exists and is not a directory",
+            dst.path().join("z/sub").display()
+        ),
+    );
+    // With the obstacle gone the same copy goes through.
+    fs::remove_file(dst.path().join("z/sub")).unwrap();
+    let o = run(&["-q", s(src.path()), s(dst.path())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_same_tree(src.path(), dst.path());
+}
+
+#[test]
+fn an_unreadable_source_file_leaves_dst_as_it_was() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    tree_before_the_failure(src.path(), dst.path());
+    fs::write(src.path().join("zz-secret"), "no").unwrap();
+    fs::set_permissions(
+        src.path().join("zz-secret"),
+        fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let before = snapshot(dst.path());
+    let o = run_unprivileged(src.path(), dst.path());
+    assert_failed_unchanged(
+        &o,
+        &before,
+        dst.path(),
+        &format!(
+            "copy: reading {}: Permission denied",
+            src.path().join("zz-secret").display()
+        ),
+    );
+}
+
+#[test]
+fn a_read_only_directory_in_dst_leaves_dst_as_it_was() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    tree_before_the_failure(src.path(), dst.path());
+    fs::create_dir(src.path().join("ro")).unwrap();
+    fs::write(src.path().join("ro/new"), "x").unwrap();
+    fs::write(src.path().join("zz-after"), "after").unwrap();
+    fs::create_dir(dst.path().join("ro")).unwrap();
+    fs::write(dst.path().join("ro/old"), "old").unwrap();
+    fs::set_permissions(dst.path().join("ro"), fs::Permissions::from_mode(0o555)).unwrap();
+    let before = snapshot(dst.path());
+    let o = run_unprivileged(src.path(), dst.path());
+    assert_failed_unchanged(
+        &o,
+        &before,
+        dst.path(),
+        &format!(
+            "copy: writing {}: Permission denied",
+            dst.path().join("ro/new").display()
+        ),
+    );
+    fs::set_permissions(dst.path().join("ro"), fs::Permissions::from_mode(0o755)).unwrap();
+}

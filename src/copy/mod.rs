@@ -38,6 +38,14 @@ pub enum CopyError {
         #[source]
         source: std::io::Error,
     },
+    /// Copying a file failed part-way: reading the one or writing the other.
+    #[error("copying {} to {}: {source}", .from.display(), .to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("writing {}: {source}", .path.display())]
     Write {
         path: PathBuf,
