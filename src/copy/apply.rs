@@ -153,12 +153,13 @@ fn stage_item(
     let owner = opts.ownership(item);
     // A file or symlink is never renamed over a directory: found now, not
     // half-way through the renames.
-    if !in_new_dir && !matches!(item.kind, Kind::Dir { .. } | Kind::Special) {
-        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
-            return Err(werr(io::Error::other(
-                "is a directory in the destination; not replaced by a file or symlink",
-            )));
-        }
+    if !in_new_dir
+        && !matches!(item.kind, Kind::Dir { .. } | Kind::Special)
+        && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir())
+    {
+        return Err(werr(io::Error::other(
+            "is a directory in the destination; not replaced by a file or symlink",
+        )));
     }
     match &item.kind {
         Kind::Dir { mode } => {
