@@ -730,3 +730,161 @@ fn a_read_only_directory_in_dst_leaves_dst_as_it_was() {
     );
     fs::set_permissions(dst.path().join("ro"), fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// `--tera` with SRC holding these files; DST must stay empty on failure.
+fn tera_fails(files: &[(&str, &str)], extra: &[&str], env: &[(&str, &str)]) -> (Output, String) {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (name, text) in files {
+        let path = src.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    fs::write(src.path().join("plain"), "copied only when all is well").unwrap();
+    let o = copy_cmd()
+        .env_remove("COPY_MAX_RENDER_SIZE")
+        .envs(env.iter().copied())
+        .arg("--tera")
+        .args(extra)
+        .args([s(src.path()), s(dst.path())])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(fs::read_dir(dst.path()).unwrap().count(), 0, "DST written");
+    let err = stderr(&o).replace(&format!("{}/", src.path().display()), "SRC/");
+    (o, err)
+}
+
+#[test]
+fn tera_include_cycles_are_an_error_not_a_crash() {
+    let (_, err) = tera_fails(&[("self.conf", "a{% include \"self.conf\" %}")], &[], &[]);
+    assert_eq!(
+        err,
+        "copy: SRC/self.conf: includes itself (through include, import or extends): self.conf -> self.conf\n\
+         copy: 1 template problem(s); nothing was written\n"
+    );
+    let (_, err) = tera_fails(
+        &[
+            ("a.conf", "{% include \"inc/b\" %}"),
+            ("inc/b", "{% if true %}{% include \"a.conf\" %}{% endif %}"),
+        ],
+        &[],
+        &[],
+    );
+    assert!(
+        err.starts_with(
+            "copy: SRC/a.conf: includes itself (through include, import or extends): a.conf -> inc/b -> a.conf\n"
+        ),
+        "{err}"
+    );
+}
+
+/// The issue's case: 100 KB of template that renders to 1.6 GB stops at
+/// the limit (64 MiB by default) instead of building it all.
+#[test]
+fn rendered_size_is_bounded_by_default_and_configurably() {
+    let big = format!(
+        "{{% for i in range(end=16000) %}}{}{{% endfor %}}",
+        "x".repeat(100_000)
+    );
+    let (_, err) = tera_fails(&[("big.conf", &big)], &[], &[]);
+    assert!(
+        err.starts_with(
+            "copy: SRC/big.conf: renders to more than 64 MiB, the limit per file (--max-render-size, COPY_MAX_RENDER_SIZE)\n"
+        ),
+        "{err}"
+    );
+    let (_, err) = tera_fails(&[("big.conf", &big)], &["--max-render-size", "100k"], &[]);
+    assert!(err.contains("renders to more than 100 KiB"), "{err}");
+    let (_, err) = tera_fails(
+        &[("big.conf", &big)],
+        &[],
+        &[("COPY_MAX_RENDER_SIZE", "1M")],
+    );
+    assert!(err.contains("renders to more than 1 MiB"), "{err}");
+
+    // -T too: many tokens naming one long variable.
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::write(src.path().join("t"), "{{LONG_VAR_XYZ}}".repeat(100)).unwrap();
+    let o = copy_cmd()
+        .env("LONG_VAR_XYZ", "v".repeat(10_000))
+        .args([
+            "-T",
+            "--max-render-size",
+            "1M",
+            s(src.path()),
+            s(dst.path()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "1 MB is under 1 MiB: {}",
+        stderr(&o)
+    );
+    let dst2 = tempfile::tempdir().unwrap();
+    let o = copy_cmd()
+        .env("LONG_VAR_XYZ", "v".repeat(10_000))
+        .args([
+            "-T",
+            "--max-render-size",
+            "900k",
+            s(src.path()),
+            s(dst2.path()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "copy: {}: renders to more than 900 KiB",
+            src.path().join("t").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_dir(dst2.path()).unwrap().count(), 0);
+
+    for bad in ["0", "lots", "1.5M"] {
+        let o = run(&["--max-render-size", bad, s(src.path()), s(dst.path())]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+}
+
+/// What Tera builds in memory before anything is written (a macro's
+/// output, strings doubled with `~`) and macros that call themselves for
+/// ever end the rendering child, not copy: exit 1 naming the template.
+#[test]
+fn tera_blowups_end_the_renderer_not_copy() {
+    let macro_blowup = format!(
+        "{{% macro m() %}}{{% for i in range(end=16000) %}}{}{{% endfor %}}{{% endmacro m %}}{{{{ self::m() }}}}",
+        "x".repeat(100_000)
+    );
+    let (_, err) = tera_fails(
+        &[("m.conf", &macro_blowup)],
+        &["--max-render-size", "1M"],
+        &[],
+    );
+    assert!(
+        err.starts_with("copy: SRC/m.conf: rendering failed: the renderer was killed by signal 6 (SIGABRT) (memory allocation of "),
+        "{err}"
+    );
+    assert!(
+        err.contains("The renderer may use 261 MiB of memory"),
+        "{err}"
+    );
+
+    let doubling = "{% set_global s = \"xxxxxxxx\" %}{% for i in range(end=60) %}{% set_global s = s ~ s %}{% endfor %}{{ s }}";
+    let (_, err) = tera_fails(&[("d.conf", doubling)], &["--max-render-size", "1M"], &[]);
+    assert!(
+        err.starts_with("copy: SRC/d.conf: rendering failed: "),
+        "{err}"
+    );
+
+    let forever = "{% macro f(n) %}{{ self::f(n=n+1) }}{% endmacro f %}{{ self::f(n=0) }}";
+    let (_, err) = tera_fails(&[("f.conf", forever)], &[], &[]);
+    assert!(
+        err.starts_with("copy: SRC/f.conf: rendering failed: the renderer was killed by signal"),
+        "{err}"
+    );
+}
