@@ -23,12 +23,16 @@ _copy() {
 
     case "${cmd}" in
         copy)
-            opts="-T -n -v -q -h -V --template --tera --strict --dry-run --verbose --quiet --chown --chmod --help --version"
+            opts="-T -n -v -q -h -V --template --tera --strict --max-render-size --dry-run --verbose --quiet --chown --chmod --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --max-render-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --chown)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

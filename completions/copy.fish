@@ -1,3 +1,4 @@
+complete -c copy -l max-render-size -d 'Fail (exit 1, nothing written) when a template renders to more than SIZE: a byte count, or with a K, M or G suffix (binary)' -r
 complete -c copy -l chown -d 'Owner for copied entries: UID:GID, UID, :GID (names work where /etc/passwd and /etc/group exist). Default: the source\'s owner when run as root, else the current user' -r
 complete -c copy -l chmod -d 'Permission bits for copied regular files: octal (0644) or symbolic (u+w, go-w, a=rX). Default: the source file\'s bits' -r
 complete -c copy -s T -l template -d 'Replace {{NAME}} with the environment variable NAME where it is set (left as is where not), {{NAME:-default}} with a default when NAME is unset or empty. Files that are not UTF-8 text or contain NUL bytes are copied unchanged'

@@ -496,7 +496,7 @@ fn not_a_directory_and_bad_options_exit_2_naming_the_path() {
 }
 
 #[test]
-fn exec_after_copy_passes_the_exit_code_and_127() {
+fn exec_after_copy_passes_the_exit_code_and_127_or_126() {
     let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     fs::write(src.path().join("f"), "").unwrap();
     let o = run(&[
@@ -532,6 +532,26 @@ fn exec_after_copy_passes_the_exit_code_and_127() {
         "no-such-cmd-after-copy",
     ]);
     assert_eq!(o.status.code(), Some(127));
+    assert_eq!(
+        stderr(&o),
+        "copy: command not found: no-such-cmd-after-copy\n"
+    );
+    // A file that is there but not executable: 126, saying so.
+    let o = run(&[
+        "-q",
+        s(src.path()),
+        s(dst.path()),
+        "--",
+        s(&dst.path().join("f")),
+    ]);
+    assert_eq!(o.status.code(), Some(126));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "copy: cannot execute {}: permission denied: not executable\n",
+            dst.path().join("f").display()
+        )
+    );
     // 2.x also accepted the command without `--`.
     let o = run(&["-q", s(src.path()), s(dst.path()), "sh", "-c", "exit 4"]);
     assert_eq!(o.status.code(), Some(4));
@@ -563,4 +583,308 @@ fn chained_copy_then_wait_then_command() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "42");
+}
+
+/// Every entry under `dir` with its kind, mode and content or link target,
+/// in name order: equal snapshots mean an unchanged tree.
+fn snapshot(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            let what = if m.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(e.path()).unwrap().display())
+            } else if m.is_dir() {
+                "dir".to_string()
+            } else {
+                format!(
+                    "{:?}",
+                    String::from_utf8_lossy(&fs::read(e.path()).unwrap())
+                )
+            };
+            format!("{rel} {:o} {what}", m.permissions().mode() & 0o7777)
+        })
+        .collect()
+}
+
+/// Run copy as `nobody` when we are root (root reads and writes through
+/// any permission bits, so the failures below need an ordinary user), after
+/// making SRC readable and DST writable for it; as ourselves otherwise.
+fn run_unprivileged(src: &Path, dst: &Path) -> Output {
+    let mut cmd = copy_cmd();
+    if common::is_root() {
+        use std::os::unix::process::CommandExt;
+        for e in walkdir::WalkDir::new(src) {
+            let e = e.unwrap();
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        for e in walkdir::WalkDir::new(dst) {
+            std::os::unix::fs::lchown(e.unwrap().path(), Some(65534), Some(65534)).unwrap();
+        }
+        cmd.uid(65534).gid(65534);
+    }
+    cmd.args([s(src), s(dst)]).output().expect("run copy")
+}
+
+/// A source tree whose first entries would land before the failing one:
+/// an existing file to replace, a new directory, a new top-level file.
+fn tree_before_the_failure(src: &Path, dst: &Path) {
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::write(src.join("a/one"), "new one").unwrap();
+    fs::create_dir_all(src.join("b/deeper")).unwrap();
+    fs::write(src.join("b/deeper/two"), "two").unwrap();
+    std::os::unix::fs::symlink("deeper/two", src.join("b/link")).unwrap();
+    fs::write(src.join("c.txt"), "c").unwrap();
+    fs::create_dir_all(dst.join("a")).unwrap();
+    fs::write(dst.join("a/one"), "old one").unwrap();
+    fs::write(dst.join("keep"), "kept").unwrap();
+    std::os::unix::fs::symlink("a", dst.join("l")).unwrap();
+}
+
+#[track_caller]
+fn assert_failed_unchanged(o: &Output, before: &[String], dst: &Path, msg: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(
+        stderr(o).contains(msg),
+        "expected {msg:?} in {:?}",
+        stderr(o)
+    );
+    assert_eq!(snapshot(dst), before, "DST changed: {}", stderr(o));
+}
+
+#[test]
+fn a_file_where_a_directory_should_be_leaves_dst_as_it_was() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    tree_before_the_failure(src.path(), dst.path());
+    fs::create_dir_all(src.path().join("z/sub")).unwrap();
+    fs::write(src.path().join("z/sub/file"), "x").unwrap();
+    fs::create_dir(dst.path().join("z")).unwrap();
+    fs::write(dst.path().join("z/sub"), "a file, not a directory").unwrap();
+    let before = snapshot(dst.path());
+    let o = run(&[s(src.path()), s(dst.path())]);
+    assert_failed_unchanged(
+        &o,
+        &before,
+        dst.path(),
+        &format!(
+            "copy: writing {}: exists and is not a directory",
+            dst.path().join("z/sub").display()
+        ),
+    );
+    // With the obstacle gone the same copy goes through.
+    fs::remove_file(dst.path().join("z/sub")).unwrap();
+    let o = run(&["-q", s(src.path()), s(dst.path())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_same_tree(src.path(), dst.path());
+}
+
+#[test]
+fn an_unreadable_source_file_leaves_dst_as_it_was() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    tree_before_the_failure(src.path(), dst.path());
+    fs::write(src.path().join("zz-secret"), "no").unwrap();
+    fs::set_permissions(
+        src.path().join("zz-secret"),
+        fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let before = snapshot(dst.path());
+    let o = run_unprivileged(src.path(), dst.path());
+    assert_failed_unchanged(
+        &o,
+        &before,
+        dst.path(),
+        &format!(
+            "copy: reading {}: Permission denied",
+            src.path().join("zz-secret").display()
+        ),
+    );
+}
+
+#[test]
+fn a_read_only_directory_in_dst_leaves_dst_as_it_was() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    tree_before_the_failure(src.path(), dst.path());
+    fs::create_dir(src.path().join("ro")).unwrap();
+    fs::write(src.path().join("ro/new"), "x").unwrap();
+    fs::write(src.path().join("zz-after"), "after").unwrap();
+    fs::create_dir(dst.path().join("ro")).unwrap();
+    fs::write(dst.path().join("ro/old"), "old").unwrap();
+    fs::set_permissions(dst.path().join("ro"), fs::Permissions::from_mode(0o555)).unwrap();
+    let before = snapshot(dst.path());
+    let o = run_unprivileged(src.path(), dst.path());
+    assert_failed_unchanged(
+        &o,
+        &before,
+        dst.path(),
+        &format!(
+            "copy: writing {}: Permission denied",
+            dst.path().join("ro/new").display()
+        ),
+    );
+    fs::set_permissions(dst.path().join("ro"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `--tera` with SRC holding these files; DST must stay empty on failure.
+fn tera_fails(files: &[(&str, &str)], extra: &[&str], env: &[(&str, &str)]) -> (Output, String) {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (name, text) in files {
+        let path = src.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    fs::write(src.path().join("plain"), "copied only when all is well").unwrap();
+    let o = copy_cmd()
+        .env_remove("COPY_MAX_RENDER_SIZE")
+        .envs(env.iter().copied())
+        .arg("--tera")
+        .args(extra)
+        .args([s(src.path()), s(dst.path())])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(fs::read_dir(dst.path()).unwrap().count(), 0, "DST written");
+    let err = stderr(&o).replace(&format!("{}/", src.path().display()), "SRC/");
+    (o, err)
+}
+
+#[test]
+fn tera_include_cycles_are_an_error_not_a_crash() {
+    let (_, err) = tera_fails(&[("self.conf", "a{% include \"self.conf\" %}")], &[], &[]);
+    assert_eq!(
+        err,
+        "copy: SRC/self.conf: includes itself (through include, import or extends): self.conf -> self.conf\n\
+         copy: 1 template problem(s); nothing was written\n"
+    );
+    let (_, err) = tera_fails(
+        &[
+            ("a.conf", "{% include \"inc/b\" %}"),
+            ("inc/b", "{% if true %}{% include \"a.conf\" %}{% endif %}"),
+        ],
+        &[],
+        &[],
+    );
+    assert!(
+        err.starts_with(
+            "copy: SRC/a.conf: includes itself (through include, import or extends): a.conf -> inc/b -> a.conf\n"
+        ),
+        "{err}"
+    );
+}
+
+/// The issue's case: 100 KB of template that renders to 1.6 GB stops at
+/// the limit (64 MiB by default) instead of building it all.
+#[test]
+fn rendered_size_is_bounded_by_default_and_configurably() {
+    let big = format!(
+        "{{% for i in range(end=16000) %}}{}{{% endfor %}}",
+        "x".repeat(100_000)
+    );
+    let (_, err) = tera_fails(&[("big.conf", &big)], &[], &[]);
+    assert!(
+        err.starts_with(
+            "copy: SRC/big.conf: renders to more than 64 MiB, the limit per file (--max-render-size, COPY_MAX_RENDER_SIZE)\n"
+        ),
+        "{err}"
+    );
+    let (_, err) = tera_fails(&[("big.conf", &big)], &["--max-render-size", "100k"], &[]);
+    assert!(err.contains("renders to more than 100 KiB"), "{err}");
+    let (_, err) = tera_fails(
+        &[("big.conf", &big)],
+        &[],
+        &[("COPY_MAX_RENDER_SIZE", "1M")],
+    );
+    assert!(err.contains("renders to more than 1 MiB"), "{err}");
+
+    // -T too: many tokens naming one long variable.
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::write(src.path().join("t"), "{{LONG_VAR_XYZ}}".repeat(100)).unwrap();
+    let o = copy_cmd()
+        .env("LONG_VAR_XYZ", "v".repeat(10_000))
+        .args([
+            "-T",
+            "--max-render-size",
+            "1M",
+            s(src.path()),
+            s(dst.path()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "1 MB is under 1 MiB: {}",
+        stderr(&o)
+    );
+    let dst2 = tempfile::tempdir().unwrap();
+    let o = copy_cmd()
+        .env("LONG_VAR_XYZ", "v".repeat(10_000))
+        .args([
+            "-T",
+            "--max-render-size",
+            "900k",
+            s(src.path()),
+            s(dst2.path()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "copy: {}: renders to more than 900 KiB",
+            src.path().join("t").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_dir(dst2.path()).unwrap().count(), 0);
+
+    for bad in ["0", "lots", "1.5M"] {
+        let o = run(&["--max-render-size", bad, s(src.path()), s(dst.path())]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+}
+
+/// What Tera builds in memory before anything is written (a macro's
+/// output, strings doubled with `~`) and macros that call themselves for
+/// ever end the rendering child, not copy: exit 1 naming the template.
+#[test]
+fn tera_blowups_end_the_renderer_not_copy() {
+    let macro_blowup = format!(
+        "{{% macro m() %}}{{% for i in range(end=16000) %}}{}{{% endfor %}}{{% endmacro m %}}{{{{ self::m() }}}}",
+        "x".repeat(100_000)
+    );
+    let (_, err) = tera_fails(
+        &[("m.conf", &macro_blowup)],
+        &["--max-render-size", "1M"],
+        &[],
+    );
+    assert!(
+        err.starts_with("copy: SRC/m.conf: rendering failed: the renderer was killed by signal 6 (SIGABRT) (memory allocation of "),
+        "{err}"
+    );
+    assert!(
+        err.contains("The renderer may use 261 MiB of memory"),
+        "{err}"
+    );
+
+    let doubling = "{% set_global s = \"xxxxxxxx\" %}{% for i in range(end=60) %}{% set_global s = s ~ s %}{% endfor %}{{ s }}";
+    let (_, err) = tera_fails(&[("d.conf", doubling)], &["--max-render-size", "1M"], &[]);
+    assert!(
+        err.starts_with("copy: SRC/d.conf: rendering failed: "),
+        "{err}"
+    );
+
+    let forever = "{% macro f(n) %}{{ self::f(n=n+1) }}{% endmacro f %}{{ self::f(n=0) }}";
+    let (_, err) = tera_fails(&[("f.conf", forever)], &[], &[]);
+    assert!(
+        err.starts_with("copy: SRC/f.conf: rendering failed: the renderer was killed by signal"),
+        "{err}"
+    );
 }

@@ -531,3 +531,130 @@ fn help_and_version() {
     assert_status(&p.mdc(&["--version"]), 0);
     assert_status(&p.mdc(&[]), 2);
 }
+
+/// Only a regular file (or a new one) is replaced by the env file: a FIFO,
+/// socket or device at `--env-file` is exit 2, left as it was, and nothing
+/// else is written either.
+#[test]
+fn env_file_that_is_not_a_regular_file_is_refused() {
+    use std::os::unix::fs::FileTypeExt;
+    let p = Project::new();
+    p.basic();
+    let fifo = p.path("fifo.env");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(p.path("sock.env")).unwrap();
+    let mut cases = vec![("fifo.env", "a FIFO"), ("sock.env", "a socket")];
+    if common::is_root() {
+        // The same device as /dev/null, made here so a regression cannot
+        // replace the machine's /dev/null.
+        nix::sys::stat::mknod(
+            &p.path("null.env"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(1, 3),
+        )
+        .unwrap();
+        cases.push(("null.env", "a character device"));
+    } else {
+        common::skip(
+            "env_file_that_is_not_a_regular_file_is_refused (char device)",
+            "needs root for mknod",
+        );
+    }
+    for (name, kind) in cases {
+        let out = p.mdc(&["--env-file", name, "a", "up"]);
+        assert_status(&out, 2);
+        let want =
+            format!("\nmdc: {name}: is {kind}; mdc writes only to a regular file or a new one\n");
+        assert!(stderr(&out).ends_with(&want), "{}", stderr(&out));
+        let ft = fs::symlink_metadata(p.path(name)).unwrap().file_type();
+        assert!(
+            ft.is_fifo() || ft.is_socket() || ft.is_char_device(),
+            "{name} was replaced"
+        );
+        assert!(!p.exists("stub-args"), "compose ran");
+        assert!(!p.exists(".files"), "the files dir was written");
+        assert!(!p.exists(".compose-empty.yaml"), "the anchor was written");
+    }
+    // --dry-run checks the same, so a dry run that passes also runs.
+    let out = p.mdc(&["--dry-run", "--env-file", "fifo.env", "a", "up"]);
+    assert_status(&out, 2);
+}
+
+/// A symlinked env file is written through: the link stays a link, the
+/// file at its end gets the content (created when the link dangles), and
+/// a link to something that is not a regular file is refused like the
+/// thing itself, naming both.
+#[test]
+fn env_file_symlinks_are_followed() {
+    let p = Project::new();
+    p.basic();
+    p.write("envs/dev.env", "OLD=1\n");
+    std::os::unix::fs::symlink("envs/dev.env", p.path(".env")).unwrap();
+    let out = p.mdc(&["a", "up"]);
+    assert_status(&out, 7);
+    assert!(
+        fs::symlink_metadata(p.path(".env"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = p.read("envs/dev.env");
+    assert!(written.contains("MDC_MODE_a=enabled\n"), "{written}");
+    assert_eq!(p.read("stub-env"), written);
+    let names: Vec<String> = fs::read_dir(p.path("envs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["dev.env"], "temporary files left behind");
+
+    // A dangling link creates its target.
+    fs::remove_file(p.path(".env")).unwrap();
+    std::os::unix::fs::symlink(p.path("envs/new.env"), p.path(".env")).unwrap();
+    assert_status(&p.mdc(&["a"]), 0);
+    assert!(p.read("envs/new.env").contains("MDC_MODE_a=enabled\n"));
+
+    // A link to a FIFO is refused, naming the link and where it ends.
+    nix::unistd::mkfifo(&p.path("envs/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    fs::remove_file(p.path(".env")).unwrap();
+    std::os::unix::fs::symlink("envs/fifo", p.path(".env")).unwrap();
+    let out = p.mdc(&["a"]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).ends_with(
+            "\nmdc: .env (-> envs/fifo): is a FIFO; mdc writes only to a regular file or a new one\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // … and so is a link to a directory.
+    fs::remove_file(p.path(".env")).unwrap();
+    std::os::unix::fs::symlink("envs", p.path(".env")).unwrap();
+    assert_status(&p.mdc(&["a"]), 2);
+}
+
+#[test]
+fn modes_mapping_to_one_variable_are_an_error() {
+    let p = Project::new();
+    p.basic();
+    fs::create_dir_all(p.path("modes/x;y")).unwrap();
+    fs::create_dir_all(p.path("modes/x=y")).unwrap();
+    // Each alone is fine …
+    assert_status(&p.mdc(&["x;y"]), 0);
+    assert!(p.read(".env").contains("MDC_MODE_x_y=enabled\n"));
+    // … both at once are not.
+    fails_cleanly(
+        &p,
+        &["x;y,x=y", "up"],
+        &[],
+        2,
+        "mdc: modes `x;y` and `x=y` would both set MDC_MODE_x_y; rename one of them",
+    );
+    fails_cleanly(
+        &p,
+        &["x_y,x=y", "up"],
+        &[],
+        2,
+        "mdc: modes `x_y` and `x=y` would both set MDC_MODE_x_y",
+    );
+}

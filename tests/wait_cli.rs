@@ -122,13 +122,53 @@ fn exec_keeps_the_pid_and_passes_the_exit_code_through() {
 fn a_command_that_cannot_be_found_exits_127() {
     let o = run(&["--", "no-such-command-for-wait"]);
     assert_eq!(o.status.code(), Some(127));
+    assert_eq!(
+        stderr(&o),
+        "wait: command not found: no-such-command-for-wait\n"
+    );
+}
+
+/// Found but not runnable is the shell's 126 and says why, rather than
+/// claiming the file is not there.
+#[test]
+fn a_command_that_is_not_executable_exits_126() {
+    let o = run(&["--", "/etc/passwd"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "wait: cannot execute /etc/passwd: permission denied: not executable\n"
+    );
+    let o = run(&["--", "/etc"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "wait: cannot execute /etc: permission denied: is a directory\n"
+    );
+    // Found on PATH but not executable: named by its full path.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("tool-xyz"), "#!/bin/sh\n").unwrap();
+    let o = wait_cmd()
+        .env("PATH", d.path())
+        .args(["--", "tool-xyz"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("no-such-command-for-wait"),
+        stderr(&o).contains(&format!("{}/tool-xyz", d.path().display())),
         "{}",
         stderr(&o)
     );
-    let o = run(&["--", "/etc/passwd"]);
-    assert_eq!(o.status.code(), Some(127), "not executable: {}", stderr(&o));
+    // Executable but exec refuses it (its interpreter is missing): 126 too.
+    let script = d.path().join("bad-interp");
+    std::fs::write(&script, "#!/no/such/interpreter\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let o = run(&["--", script.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("wait: cannot execute {}: ", script.display())),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

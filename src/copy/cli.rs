@@ -7,6 +7,7 @@ use clap::Parser;
 
 use super::mode::ChmodSpec;
 use super::owner::Owner;
+use super::size::ByteSize;
 
 /// copy: overlay a directory tree onto another, optionally filling in
 /// templates from the environment, then exec a command.
@@ -37,6 +38,16 @@ pub struct Args {
     /// default names an unset variable; every such token is listed
     #[arg(long, requires = "template")]
     pub strict: bool,
+
+    /// Fail (exit 1, nothing written) when a template renders to more than
+    /// SIZE: a byte count, or with a K, M or G suffix (binary)
+    #[arg(
+        long,
+        env = "COPY_MAX_RENDER_SIZE",
+        default_value = "64M",
+        value_name = "SIZE"
+    )]
+    pub max_render_size: ByteSize,
 
     /// Print what would be written and which tokens would be replaced; change nothing
     #[arg(short = 'n', long)]
@@ -86,5 +97,6 @@ Examples:
   copy --chown 1000:1000 --chmod u+w /seed /data
 
 Exit status: 0 (or the command's own status after `--`), 1 when copying or a
-template fails, 2 for usage errors (SRC_DIR or DST_DIR not a directory),
-127 when the command cannot be run.";
+template fails (DST_DIR is then left as it was), 2 for usage errors (SRC_DIR
+or DST_DIR not a directory), 127 when the command is not found, 126 when it
+is found but cannot be run.";

@@ -1,16 +1,20 @@
 //! copy: overlay a directory tree onto another, binary-safe, with `{{NAME}}`
 //! ([`template`]) or Tera ([`tera_mode`]) templating, then exec a command.
 //!
-//! Flow: [`cli`] → [`plan::build`] (walk SRC, render templates, collect
-//! problems) → [`apply::apply`] (atomic writes via [`atomic_write`]) or
-//! [`apply::describe`] for `--dry-run` → [`crate::exec`].
+//! Flow: [`cli`] → [`plan::build`] (walk SRC, render templates — Tera ones
+//! in a child process, [`isolate`] — each bounded by [`size`], collect
+//! problems) → [`apply::apply`] (stage everything, then rename into place,
+//! via [`atomic_write`]) or [`apply::describe`] for `--dry-run` →
+//! [`crate::exec`].
 
 pub mod apply;
 pub mod atomic_write;
 pub mod cli;
+pub mod isolate;
 pub mod mode;
 pub mod owner;
 pub mod plan;
+pub mod size;
 pub mod template;
 pub mod tera_mode;
 
@@ -35,6 +39,14 @@ pub enum CopyError {
     #[error("reading {}: {source}", .path.display())]
     Read {
         path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Copying a file failed part-way: reading the one or writing the other.
+    #[error("copying {} to {}: {source}", .from.display(), .to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -75,7 +87,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     } else {
         Templating::None
     };
-    let plan = match plan::build(&args.src, templating) {
+    let plan = match plan::build(&args.src, templating, args.max_render_size) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("copy: {e}");

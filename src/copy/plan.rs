@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use super::CopyError;
+use super::size::ByteSize;
 use super::template::{self, as_template_text};
-use super::tera_mode::{TeraSet, has_tera_syntax};
+use super::tera_mode::{self, has_tera_syntax};
 
 /// Bigger files are copied byte for byte, never read whole for templating.
 pub const MAX_TEMPLATE_BYTES: u64 = 64 << 20;
@@ -73,7 +74,9 @@ pub struct Plan {
     pub problems: Vec<String>,
 }
 
-pub fn build(src: &Path, templating: Templating) -> Result<Plan, CopyError> {
+/// Walk `src` and render its templates; no rendered file may be bigger than
+/// `max_render`.
+pub fn build(src: &Path, templating: Templating, max_render: ByteSize) -> Result<Plan, CopyError> {
     let mut plan = Plan::default();
     let mut kept = 0usize;
     // (item index, template name, text) for --tera, rendered together below.
@@ -112,7 +115,7 @@ pub fn build(src: &Path, templating: Templating) -> Result<Plan, CopyError> {
                         path: path.to_path_buf(),
                         source: e,
                     })?;
-                    match render_tokens(&bytes, path, strict, &mut plan.problems) {
+                    match render_tokens(&bytes, path, strict, max_render, &mut plan.problems) {
                         Content::Verbatim
                             if bytes.len() <= KEEP_FILE_BYTES
                                 && kept + bytes.len() <= KEEP_TOTAL_BYTES =>
@@ -151,19 +154,28 @@ pub fn build(src: &Path, templating: Templating) -> Result<Plan, CopyError> {
         });
     }
     if !tera_sources.is_empty() {
-        render_tera(&mut plan, tera_sources, src);
+        render_tera(&mut plan, tera_sources, src, max_render);
     }
     Ok(plan)
 }
 
-fn render_tokens(bytes: &[u8], path: &Path, strict: bool, problems: &mut Vec<String>) -> Content {
+fn render_tokens(
+    bytes: &[u8],
+    path: &Path,
+    strict: bool,
+    max_render: ByteSize,
+    problems: &mut Vec<String>,
+) -> Content {
     let Some(text) = as_template_text(bytes) else {
         return Content::Verbatim;
     };
     if !text.contains("{{") {
         return Content::Verbatim;
     }
-    let r = template::render(text, template::env_lookup);
+    let Some(r) = template::render_capped(text, template::env_lookup, max_render.bytes()) else {
+        problems.push(tera_mode::too_big(&path.display().to_string(), max_render));
+        return Content::Verbatim;
+    };
     if strict {
         for u in &r.unset {
             problems.push(format!(
@@ -183,24 +195,27 @@ fn render_tokens(bytes: &[u8], path: &Path, strict: bool, problems: &mut Vec<Str
     }
 }
 
-fn render_tera(plan: &mut Plan, sources: Vec<(usize, String, String)>, src: &Path) {
-    let named: Vec<(String, String)> = sources
-        .iter()
-        .map(|(_, n, t)| (n.clone(), t.clone()))
-        .collect();
-    let set = match TeraSet::new(named) {
-        Ok(set) => set,
+fn render_tera(
+    plan: &mut Plan,
+    sources: Vec<(usize, String, String)>,
+    src: &Path,
+    max_render: ByteSize,
+) {
+    let (indexes, named): (Vec<usize>, Vec<(String, String)>) =
+        sources.into_iter().map(|(i, n, t)| (i, (n, t))).unzip();
+    let results = match tera_mode::render_isolated(&named, max_render) {
+        Ok(results) => results,
         Err(e) => {
-            plan.problems.push(format!("{}: {e}", src.display()));
+            plan.problems.push(format!("{}/{e}", src.display()));
             return;
         }
     };
-    for (index, name, text) in sources {
-        match set.render(&name, &text) {
-            Ok(out) => {
+    for (index, result) in indexes.into_iter().zip(results) {
+        match result {
+            Ok(bytes) => {
                 if let Kind::File { content, .. } = &mut plan.items[index].kind {
                     *content = Content::Rendered {
-                        bytes: out.into_bytes(),
+                        bytes,
                         replaced: Vec::new(),
                     };
                 }

@@ -69,8 +69,22 @@ fn parse_token(s: &str) -> Option<Token<'_>> {
 
 /// Render `input`, looking variables up with `lookup`.
 pub fn render(input: &str, lookup: impl Fn(&str) -> Option<Vec<u8>>) -> Rendered {
+    render_capped(input, lookup, u64::MAX).unwrap_or_default()
+}
+
+/// [`render`], but `None` as soon as the output passes `limit` bytes: many
+/// tokens naming one long variable can make a small file huge.
+pub fn render_capped(
+    input: &str,
+    lookup: impl Fn(&str) -> Option<Vec<u8>>,
+    limit: u64,
+) -> Option<Rendered> {
     let mut r = Rendered {
-        output: Vec::with_capacity(input.len()),
+        output: Vec::with_capacity(
+            input
+                .len()
+                .min(usize::try_from(limit).unwrap_or(usize::MAX)),
+        ),
         ..Default::default()
     };
     let mut line = 1;
@@ -112,9 +126,14 @@ pub fn render(input: &str, lookup: impl Fn(&str) -> Option<Vec<u8>>) -> Rendered
         }
         r.replacements += 1;
         rest = &from[tok.len..];
+        // Each step adds at most one value (bounded by the environment's
+        // size), so checking here keeps the overshoot small.
+        if r.output.len() as u64 > limit {
+            return None;
+        }
     }
     r.output.extend_from_slice(rest.as_bytes());
-    r
+    (r.output.len() as u64 <= limit).then_some(r)
 }
 
 /// Whether bytes may be templated: valid UTF-8 without NUL. Anything else
@@ -231,6 +250,14 @@ mod tests {
         ] {
             assert_eq!(r(s), s, "{s:?}");
         }
+    }
+
+    #[test]
+    fn output_over_the_cap_is_refused() {
+        let text = "{{B}}".repeat(1000);
+        assert_eq!(render_capped(&text, env, 3000).unwrap().output.len(), 3000);
+        assert!(render_capped(&text, env, 2999).is_none());
+        assert!(render_capped("plain text", env, 5).is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `MDC_MODE_*`, COMPOSE_FILE, COMPOSE_DIR, COMPOSE_PROFILES, MDC_MODE_DIRS)
 //! and the list of files trees to overlay. Reads inputs, writes nothing.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -97,9 +98,20 @@ fn quoted(path: &Path, value: &str, always: bool) -> Result<String, MdcError> {
 pub fn plan(modes: &[ResolvedMode], command_line: &str, env_dir: &Path) -> Result<Plan, MdcError> {
     let mut text = String::new();
     let _ = writeln!(text, "### mdc command line: {command_line}");
-    // All MDC_MODE_* first, so any mode's env file can test any mode.
+    // All MDC_MODE_* first, so any mode's env file can test any mode. Two
+    // modes that map to one variable (`a-b`, `a.b`, `a_b`) would make it
+    // impossible to tell them apart there: an error, not a silent merge.
+    let mut vars: HashMap<String, &str> = HashMap::new();
     for mode in modes {
-        let _ = writeln!(text, "{}=enabled", mode_var(&mode.name));
+        let var = mode_var(&mode.name);
+        if let Some(first) = vars.insert(var.clone(), &mode.name) {
+            return Err(MdcError::ModeVarClash {
+                first: first.to_owned(),
+                second: mode.name.clone(),
+                var,
+            });
+        }
+        let _ = writeln!(text, "{var}=enabled");
     }
 
     let mut compose_files = vec![EMPTY_COMPOSE.to_owned()];
@@ -196,6 +208,25 @@ mod tests {
     fn mode_vars_keep_letters_and_digits() {
         assert_eq!(mode_var("web-1.x"), "MDC_MODE_web_1_x");
         assert_eq!(mode_var("node2"), "MDC_MODE_node2");
+    }
+
+    #[test]
+    fn modes_that_share_a_variable_are_an_error_naming_both() {
+        let modes: Vec<ResolvedMode> = ["a;b", "x", "a=b"]
+            .iter()
+            .map(|n| ResolvedMode {
+                name: (*n).into(),
+                dir: None,
+            })
+            .collect();
+        let err = plan(&modes, "mdc", Path::new("/proj")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "modes `a;b` and `a=b` would both set MDC_MODE_a_b; rename one of them"
+        );
+        assert_eq!(err.exit_code(), crate::EXIT_USAGE);
+        // One of them alone is fine.
+        assert!(plan(&modes[..2], "mdc", Path::new("/proj")).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::env_file::Staged;
 use super::files::{self, StagedTree};
 use super::modes::{self, Catalog};
 use super::report::{self, Format};
-use super::{MdcError, deps, resolve};
+use super::{MdcError, deps, env_file, resolve};
 
 /// mdc: modular compose — resolve modes, assemble .env and .files, then run docker compose.
 ///
@@ -169,8 +169,12 @@ fn run(args: Args, command_line: &str) -> Result<Option<std::process::Command>, 
         .and_then(|d| d.canonicalize())
         .map_err(MdcError::read("."))?;
     let env_dir = env_dir(&args.env_file)?;
+    // Where the env file's content lands (through symlinks); a device, FIFO
+    // or socket there is refused before anything is written.
+    let env_target = env_file::write_target(&args.env_file)?;
+    let target_dir = env_dir_of(&env_target)?;
     let files_dir = files::check_files_dir(&args.files_dir, &project, &modes_dirs)?;
-    if env_dir.starts_with(&files_dir) {
+    if env_dir.starts_with(&files_dir) || target_dir.starts_with(&files_dir) {
         // The swap of the files dir would take the staged env file with it.
         return Err(MdcError::FilesDir {
             path: args.files_dir.clone(),
@@ -211,11 +215,11 @@ fn run(args: Args, command_line: &str) -> Result<Option<std::process::Command>, 
     }
 
     // Stage everything, then swap in: an error up to here changes nothing.
-    let env = Staged::write(&args.env_file, plan.env_text.as_bytes())?;
-    let anchor = Path::new(assemble::EMPTY_COMPOSE);
-    let anchor = match std::fs::read_to_string(anchor) {
+    let env = Staged::write(&env_target, plan.env_text.as_bytes())?;
+    let anchor = env_file::write_target(Path::new(assemble::EMPTY_COMPOSE))?;
+    let anchor = match std::fs::read_to_string(&anchor) {
         Ok(text) if text == plan.anchor_text => None,
-        _ => Some(Staged::write(anchor, plan.anchor_text.as_bytes())?),
+        _ => Some(Staged::write(&anchor, plan.anchor_text.as_bytes())?),
     };
     let tree = StagedTree::build(&files_dir, &plan.overlays)?;
     tree.commit()?;
@@ -236,7 +240,12 @@ fn env_dir(env_file: &Path) -> Result<PathBuf, MdcError> {
             reason: "is a directory, not an env file",
         });
     }
-    let dir = match env_file.parent() {
+    env_dir_of(env_file)
+}
+
+/// The absolute directory of `file`, which must exist.
+fn env_dir_of(file: &Path) -> Result<PathBuf, MdcError> {
+    let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };

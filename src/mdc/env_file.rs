@@ -1,9 +1,11 @@
 //! Env files: checking that a mode's `env`/`.env` is dotenv that Compose can
 //! read (so a broken one is reported against its own file, not as a
 //! confusing Compose error about the merged `.env`), quoting values mdc
-//! writes itself, and replacing a file atomically.
+//! writes itself, finding what a write would replace, and replacing a file
+//! atomically.
 
 use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use super::MdcError;
@@ -118,6 +120,65 @@ pub fn quote(value: &str, always: bool) -> Option<String> {
     }
 }
 
+/// How many symlinks [`write_target`] follows before giving up (Linux's
+/// own limit for one path lookup).
+const MAX_SYMLINKS: usize = 40;
+
+/// Where writing `path` must land, checked before anything is written.
+///
+/// mdc replaces only regular files: a device (`/dev/null`), FIFO or socket
+/// at `path` is an error rather than something to swap a file in for. A
+/// symlink is followed, so `.env -> env/dev.env` keeps being a link and the
+/// file it points at gets the new content; the end of the chain must itself
+/// be a regular file or not exist yet (a dangling link creates its target).
+/// The result is the path to rename onto: the temporary file is staged in
+/// its directory, so the rename stays atomic.
+pub fn write_target(path: &Path) -> Result<PathBuf, MdcError> {
+    let mut at = path.to_owned();
+    for _ in 0..=MAX_SYMLINKS {
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(at),
+            Err(e) => return Err(MdcError::read(&at)(e)),
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let to = std::fs::read_link(&at).map_err(MdcError::read(&at))?;
+            at = match at.parent() {
+                Some(dir) if to.is_relative() => dir.join(to),
+                _ => to,
+            };
+            continue;
+        }
+        if ft.is_file() {
+            return Ok(at);
+        }
+        let kind = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(MdcError::NotRegular {
+            path: path.to_owned(),
+            target: (at != path).then_some(at),
+            kind,
+        });
+    }
+    Err(MdcError::NotRegular {
+        path: path.to_owned(),
+        target: None,
+        kind: "a chain of more than 40 symlinks (a loop?)",
+    })
+}
+
 /// A file written next to its destination and renamed over it on
 /// [`commit`](Staged::commit); dropped uncommitted, it is removed and the
 /// destination never changes.
@@ -227,6 +288,65 @@ _U=1
         assert_eq!(quote("my dir/$x", false).unwrap(), "'my dir/$x'");
         assert_eq!(quote("it's", false), None);
         assert_eq!(quote("a\nb", true), None);
+    }
+
+    #[test]
+    fn write_targets_are_regular_files_or_new_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let file = d.join("file");
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(write_target(&file).unwrap(), file);
+        assert_eq!(write_target(&d.join("new")).unwrap(), d.join("new"));
+
+        // Symlinks are followed to the end, relative to the link's dir.
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink("../file", d.join("sub/rel")).unwrap();
+        std::os::unix::fs::symlink(d.join("sub/rel"), d.join("abs")).unwrap();
+        assert_eq!(write_target(&d.join("abs")).unwrap(), d.join("sub/../file"));
+        std::os::unix::fs::symlink("sub/not-yet", d.join("dangling")).unwrap();
+        assert_eq!(
+            write_target(&d.join("dangling")).unwrap(),
+            d.join("sub/not-yet")
+        );
+
+        let fifo = d.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = write_target(&fifo).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: is a FIFO; mdc writes only to a regular file or a new one",
+                fifo.display()
+            )
+        );
+        assert_eq!(err.exit_code(), crate::EXIT_USAGE);
+        std::os::unix::fs::symlink("fifo", d.join("to-fifo")).unwrap();
+        assert_eq!(
+            write_target(&d.join("to-fifo")).unwrap_err().to_string(),
+            format!(
+                "{} (-> {}): is a FIFO; mdc writes only to a regular file or a new one",
+                d.join("to-fifo").display(),
+                d.join("fifo").display()
+            )
+        );
+        let err = write_target(Path::new("/dev/null")).unwrap_err();
+        assert!(err.to_string().contains("is a character device"), "{err}");
+        assert!(
+            write_target(d)
+                .unwrap_err()
+                .to_string()
+                .contains("is a directory")
+        );
+
+        std::os::unix::fs::symlink("loop-b", d.join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", d.join("loop-b")).unwrap();
+        assert!(
+            write_target(&d.join("loop-a"))
+                .unwrap_err()
+                .to_string()
+                .contains("more than 40 symlinks")
+        );
     }
 
     #[test]

@@ -51,6 +51,25 @@ pub enum MdcError {
     #[error("{}: {reason}", path.display())]
     Unwritable { path: PathBuf, reason: &'static str },
 
+    /// A file mdc would replace that is not a regular file (`target` is
+    /// where the symlink chain at `path` ends, when it is one).
+    #[error("{}{}: is {kind}; mdc writes only to a regular file or a new one",
+        path.display(),
+        target.as_ref().map(|t| format!(" (-> {})", t.display())).unwrap_or_default())]
+    NotRegular {
+        path: PathBuf,
+        target: Option<PathBuf>,
+        kind: &'static str,
+    },
+
+    /// Two resolved modes whose names give the same `MDC_MODE_*` variable.
+    #[error("modes `{first}` and `{second}` would both set {var}; rename one of them")]
+    ModeVarClash {
+        first: String,
+        second: String,
+        var: String,
+    },
+
     /// Writing the result failed (disk full, permissions, …).
     #[error("{}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },

@@ -85,8 +85,9 @@ Examples:
   copy -T /files / -- wait -i eth0 -- cmd args chained with copy
 
 Exit status: 0 when all conditions hold (and no command), the command's own
-status after `--`, 124 on --timeout, 127 when the command cannot be run,
-2 for usage errors, 1 for other errors.";
+status after `--`, 124 on --timeout, 127 when the command is not found,
+126 when it is found but cannot be run, 2 for usage errors, 1 for other
+errors.";
 
 /// The parsed command line, conditions in command-line order.
 #[derive(Debug)]
