@@ -4,26 +4,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::netns::Netns;
-use common::sidecar::Conlink;
-
-fn links(ns: &Netns) -> Vec<String> {
-    ns.json(&["link", "show"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["ifname"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
+use common::sidecar::{Conlink, links, write};
 
 /// Poll the log tightly until `needle` occurs `times` times.
 fn wait_count(cl: &Conlink, needle: &str, times: usize, timeout: Duration) -> bool {

@@ -4,26 +4,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::netns::Netns;
-use common::sidecar::Conlink;
-
-fn links(ns: &Netns) -> Vec<String> {
-    ns.json(&["link", "show"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["ifname"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
+use common::sidecar::{Conlink, links, write};
 
 /// h1 ── s1 ── r0 ── s2 ── h2, all made by conlink from a network file;
 /// r0 turns on forwarding through a `commands` entry.

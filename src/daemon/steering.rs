@@ -10,8 +10,8 @@ use futures::future::join_all;
 
 use crate::config::model::Target;
 use crate::control::api::{
-    BridgeStatus, CapturePoint, Changed, Control, ControlError, Counters, Event, EventKind,
-    LinkState, LinkStatus, NetemReset, NetemSet, NetemStatus, Status, TunnelStatus,
+    BridgeStatus, CapturePoint, Changed, Control, ControlError, Counters, Direction, Event,
+    EventKind, LinkState, LinkStatus, NetemReset, NetemSet, NetemStatus, Status, TunnelStatus,
 };
 use crate::net::spec::LinkKind;
 use crate::net::{NetError, NsTarget};
@@ -237,6 +237,63 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Set (`Some`) or reset (`None`: back to the config) netem on the
+    /// picked links in `direction`, remembering it as an override.
+    async fn change_netem(
+        &self,
+        picked: &[&Entry],
+        direction: Direction,
+        runtime: Option<RuntimeNetem>,
+    ) -> Result<Changed, ControlError> {
+        let _held = self.lock_targets(picked).await;
+        let mut changed = Vec::new();
+        for e in picked {
+            let Some(e) = self.current(&e.status.id) else {
+                continue;
+            };
+            if let (true, Some(ns)) = (e.exists, e.ns.as_ref()) {
+                if direction.includes_out() {
+                    let out = match &runtime {
+                        Some(r) => Some(&r.netem),
+                        None => e.config_netem.as_ref(),
+                    };
+                    self.net
+                        .set_netem(Some(ns), &e.status.dev, out)
+                        .await
+                        .map_err(kernel_error)?;
+                }
+                if let (true, Some(outer)) = (direction.includes_in(), &e.outer) {
+                    let incoming = runtime.as_ref().map(|r| &r.netem);
+                    self.net
+                        .set_netem(None, outer, incoming)
+                        .await
+                        .map_err(kernel_error)?;
+                }
+            }
+            self.state
+                .lock()
+                .expect("state lock")
+                .overrides
+                .update(&e.key, |o| {
+                    if direction.includes_out() {
+                        o.netem_out = runtime.clone();
+                    }
+                    if direction.includes_in() {
+                        o.netem_in = runtime.clone();
+                    }
+                });
+            self.events.emit(EventKind::NetemChanged {
+                id: e.status.id.clone(),
+                direction,
+                netem: runtime.as_ref().map(|r| r.text.clone()),
+            });
+            changed.push(e.status.id);
+        }
+        Ok(Changed { ids: changed })
+    }
+}
+
 fn netem_text(l: &crate::config::model::Link) -> Option<String> {
     (!l.text.netem.is_empty()).then(|| l.text.netem.join(" "))
 }
@@ -391,97 +448,18 @@ impl Control for Daemon {
                 });
             }
         }
-        let _held = self.lock_targets(&picked).await;
         let runtime = RuntimeNetem {
             netem,
             text: req.options.trim().to_owned(),
         };
-        let mut changed = Vec::new();
-        for e in picked {
-            let Some(e) = self.current(&e.status.id) else {
-                continue;
-            };
-            if e.exists {
-                let ns = e.ns.as_ref().expect("an existing link has a namespace");
-                if req.direction.includes_out() {
-                    self.net
-                        .set_netem(Some(ns), &e.status.dev, Some(&runtime.netem))
-                        .await
-                        .map_err(kernel_error)?;
-                }
-                if let (true, Some(outer)) = (req.direction.includes_in(), &e.outer) {
-                    self.net
-                        .set_netem(None, outer, Some(&runtime.netem))
-                        .await
-                        .map_err(kernel_error)?;
-                }
-            }
-            self.state
-                .lock()
-                .expect("state lock")
-                .overrides
-                .update(&e.key, |o| {
-                    if req.direction.includes_out() {
-                        o.netem_out = Some(runtime.clone());
-                    }
-                    if req.direction.includes_in() {
-                        o.netem_in = Some(runtime.clone());
-                    }
-                });
-            self.events.emit(EventKind::NetemChanged {
-                id: e.status.id.clone(),
-                direction: req.direction,
-                netem: Some(runtime.text.clone()),
-            });
-            changed.push(e.status.id);
-        }
-        Ok(Changed { ids: changed })
+        self.change_netem(&picked, req.direction, Some(runtime))
+            .await
     }
 
     async fn netem_reset(&self, req: NetemReset) -> Result<Changed, ControlError> {
         let all = self.catalogue();
         let picked = select(&all, &req.ids)?;
-        let _held = self.lock_targets(&picked).await;
-        let mut changed = Vec::new();
-        for e in picked {
-            let Some(e) = self.current(&e.status.id) else {
-                continue;
-            };
-            if e.exists {
-                let ns = e.ns.as_ref().expect("an existing link has a namespace");
-                if req.direction.includes_out() {
-                    self.net
-                        .set_netem(Some(ns), &e.status.dev, e.config_netem.as_ref())
-                        .await
-                        .map_err(kernel_error)?;
-                }
-                if let (true, Some(outer)) = (req.direction.includes_in(), &e.outer) {
-                    self.net
-                        .set_netem(None, outer, None)
-                        .await
-                        .map_err(kernel_error)?;
-                }
-            }
-            self.state
-                .lock()
-                .expect("state lock")
-                .overrides
-                .update(&e.key, |o| {
-                    if req.direction.includes_out() {
-                        o.netem_out = None;
-                    }
-                    if req.direction.includes_in() {
-                        o.netem_in = None;
-                    }
-                });
-            self.events.emit(EventKind::NetemChanged {
-                id: e.status.id.clone(),
-                direction: req.direction,
-                netem: None,
-            });
-            changed.push(e.status.id);
-        }
-        Ok(Changed { ids: changed })
+        self.change_netem(&picked, req.direction, None).await
     }
 
     fn events(&self) -> tokio::sync::broadcast::Receiver<Event> {

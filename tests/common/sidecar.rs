@@ -5,6 +5,8 @@ use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use super::netns::Netns;
 
 /// A running conlink whose stderr goes to a file; killed on drop.
@@ -75,4 +77,21 @@ impl Drop for Conlink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Interface names in `ns`.
+pub fn links(ns: &Netns) -> Vec<String> {
+    ns.json(&["link", "show"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ifname"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Write a config file into `dir`; its path as a string for the command line.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
 }
