@@ -1,5 +1,6 @@
 //! Busybox-style dispatch: the basename of argv[0] selects the tool, and
-//! `conlink <tool> …` does the same through the first argument.
+//! `conlink <tool> …` does the same through the first argument
+//! (`conlink help <tool>` is `<tool> --help`).
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -50,6 +51,13 @@ pub fn select(mut argv: Vec<OsString>) -> (Tool, Vec<OsString>) {
                 return (sub, argv);
             }
         }
+        // clap's own `help` knows only conlink's subcommands; the tools
+        // parse their own command lines, so their help is theirs to print.
+        if argv.len() == 3 && argv[1] == "help" {
+            if let Some(sub) = Tool::from_name(&argv[2]).filter(|t| *t != Tool::Conlink) {
+                return (sub, vec![OsString::from(sub.name()), "--help".into()]);
+            }
+        }
     }
     if argv.is_empty() {
         argv.push(OsString::from(invoked.name()));
@@ -98,6 +106,21 @@ mod tests {
         assert_eq!(sel(&["conlink", "mdc", "--help"]).0, Tool::Mdc);
         // Only for conlink itself: `wait copy` waits for nothing named copy.
         assert_eq!(sel(&["wait", "copy"]).0, Tool::Wait);
+    }
+
+    #[test]
+    fn help_names_a_tool() {
+        assert_eq!(
+            sel(&["/conlink", "help", "wait"]),
+            (Tool::Wait, vec!["wait".into(), "--help".into()])
+        );
+        assert_eq!(sel(&["conlink", "help", "mdc"]).0, Tool::Mdc);
+        // conlink's own subcommands and `help` alone stay with clap.
+        assert_eq!(sel(&["conlink", "help", "graph"]).0, Tool::Conlink);
+        assert_eq!(sel(&["conlink", "help", "conlink"]).0, Tool::Conlink);
+        assert_eq!(sel(&["conlink", "help"]).0, Tool::Conlink);
+        // Not conlink: `wait help copy` is wait's business.
+        assert_eq!(sel(&["wait", "help", "copy"]).0, Tool::Wait);
     }
 
     #[test]
