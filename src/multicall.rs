@@ -3,20 +3,23 @@
 //! (`conlink help <tool>` is `<tool> --help`).
 
 use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The four tools this binary contains.
+/// The four tools this binary contains, and `echo` for 2.x's `/utils/echo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
     Conlink,
     Mdc,
     Wait,
     Copy,
+    Echo,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 4] = [Tool::Conlink, Tool::Mdc, Tool::Wait, Tool::Copy];
+    pub const ALL: [Tool; 5] = [Tool::Conlink, Tool::Mdc, Tool::Wait, Tool::Copy, Tool::Echo];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -24,6 +27,7 @@ impl Tool {
             Tool::Mdc => "mdc",
             Tool::Wait => "wait",
             Tool::Copy => "copy",
+            Tool::Echo => "echo",
         }
     }
 
@@ -54,7 +58,8 @@ pub fn select(mut argv: Vec<OsString>) -> (Tool, Vec<OsString>) {
         // clap's own `help` knows only conlink's subcommands; the tools
         // parse their own command lines, so their help is theirs to print.
         if argv.len() == 3 && argv[1] == "help" {
-            if let Some(sub) = Tool::from_name(&argv[2]).filter(|t| *t != Tool::Conlink) {
+            let named = Tool::from_name(&argv[2]);
+            if let Some(sub) = named.filter(|t| !matches!(t, Tool::Conlink | Tool::Echo)) {
                 return (sub, vec![OsString::from(sub.name()), "--help".into()]);
             }
         }
@@ -74,6 +79,31 @@ pub fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::Mdc => crate::mdc::main(args),
         Tool::Wait => crate::wait::main(args),
         Tool::Copy => crate::copy::main(args),
+        Tool::Echo => echo(&args[1..]),
+    }
+}
+
+/// conlink 2.x shipped a static `/utils/echo` so that FROM-scratch images,
+/// which have no echo, can print after `wait` (its test-utils runs
+/// `/utils/wait … -- /utils/echo 'wait finished'`). The image links
+/// `/utils/echo` here: the arguments separated by spaces, then a newline.
+/// No options: every argument is printed as given.
+fn echo(args: &[OsString]) -> ExitCode {
+    let mut line = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        line.extend_from_slice(arg.as_bytes());
+    }
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&line).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("echo: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -121,6 +151,14 @@ mod tests {
         assert_eq!(sel(&["conlink", "help"]).0, Tool::Conlink);
         // Not conlink: `wait help copy` is wait's business.
         assert_eq!(sel(&["wait", "help", "copy"]).0, Tool::Wait);
+    }
+
+    #[test]
+    fn echo_answers_to_its_name() {
+        assert_eq!(
+            sel(&["/utils/echo", "wait finished"]),
+            (Tool::Echo, vec!["echo".into(), "wait finished".into()])
+        );
     }
 
     #[test]

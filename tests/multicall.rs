@@ -43,6 +43,15 @@ fn a_link_named_like_a_tool_dispatches_to_it() {
         assert_eq!(code, 0, "{help}");
         assert!(help.contains(&format!("Usage: {tool}")), "{tool}: {help}");
     }
+    // 2.x's /utils/echo, for images without one: arguments as given.
+    let echo = dir.path().join("echo");
+    std::os::unix::fs::symlink(common::conlink_bin(), &echo).unwrap();
+    let out = Command::new(&echo)
+        .args(["'wait finished'", "-n", "--help", ""])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"'wait finished' -n --help \n");
     // 2.x compose files run /app/build/conlink.js: unknown names are conlink.
     let legacy = dir.path().join("conlink.js");
     std::os::unix::fs::symlink(common::conlink_bin(), &legacy).unwrap();
