@@ -42,31 +42,59 @@ complete -c conlink -n "__fish_conlink_needs_command" -s h -l help -d 'Print hel
 complete -c conlink -n "__fish_conlink_needs_command" -s V -l version -d 'Print version'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "completions" -d 'Print shell completions for one of the four tools'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "mdc" -d 'Modular compose: resolve modes, assemble .env and .files, run docker compose'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "wait" -d 'Wait for files, interfaces, addresses, TCP ports or commands, then exec a command'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "copy" -d 'Overlay a directory tree with {{VAR}} templating, then exec a command'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand graph" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand graph" -l network-file -d 'Network config file, YAML or JSON (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand graph" -l default-bridge-mode -d 'Mode for bridges that do not set one (drawn in each bridge\'s label) [default: auto]' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -l format -d 'Output format (svg and png need Graphviz\'s `dot` installed)' -r -f -a "dot\t''
 svg\t'needs Graphviz\'s `dot`'
 png\t'needs Graphviz\'s `dot`'"
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s o -l output -d 'Write to this file instead of stdout' -r -F
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
-linux\t'Linux kernel bridge'
-ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
-patch\t'tc mirred patch between exactly two links'"
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
-linux\t'Linux kernel bridge'
-ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
-patch\t'tc mirred patch between exactly two links'"
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
-complete -c conlink -n "__fish_conlink_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions help" -f -a "completions" -d 'Print shell completions for one of the four tools'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l modes-dir -d 'Modes dirs (each subdirectory is a mode) or JSON dep files, colon- or comma-separated' -r
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l env-file -d 'The env file to write (and to pass to compose)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l files-dir -d 'Where the modes\' `<svc>/files/` trees are merged (rebuilt every run)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l compose-command -d 'The compose command [env: DOCKER_COMPOSE; default: `docker compose` when the v2 plugin is installed, else `docker-compose`]' -r
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l format -d 'Output format for --resolve' -r -f -a "nodes\t'mode names, space-separated, on one line'
+paths\t'one `mode=dir` line per mode (`mode=` when it has no directory)'
+json\t'a JSON list of {node, path, dep-str, deps}, on one line'"
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -s v -l verbose -d 'More log output (also VERBOSE=1)'
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l resolve -d 'Only print the resolved modes (every argument is then part of MODES); writes nothing'
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l dry-run -d 'Print the resolved modes, the env file and the compose command; write and run nothing'
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand mdc" -s V -l version -d 'Print version'
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s f -l file -d 'Wait until PATH exists (any kind of file; symlinks are followed)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s i -l if -l intf -d 'Wait until the network interface NAME exists' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s I -l ip -d 'Wait until interface NAME exists, is up and has a usable IPv4 or IPv6 address (not link-local, not tentative)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s t -l tcp -d 'Wait until HOST:PORT accepts a TCP connection ([v6addr]:PORT for IPv6; names are resolved again on every try)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s c -l cmd -l command -d 'Wait until CMD exits 0 (run with `sh -c` when a shell exists, else split into words and run directly)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s u -l umask -d 'Umask (octal, e.g. 022) for the command run after `--`' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s s -l sleep -d 'Retry interval for TCP and command checks, in seconds (fractions allowed)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -l timeout -d 'Give up after SECS seconds for all conditions together (exit 124)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s q -l quiet -d 'No progress lines (errors and the timeout message are still printed)'
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand wait" -s V -l version -d 'Print version'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -l max-render-size -d 'Fail (exit 1, nothing written) when a template renders to more than SIZE: a byte count, or with a K, M or G suffix (binary)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -l chown -d 'Owner for copied entries: UID:GID, UID, :GID (names work where /etc/passwd and /etc/group exist). Default: the source\'s owner when run as root, else the current user' -r
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -l chmod -d 'Permission bits for copied regular files: octal (0644) or symbolic (u+w, go-w, a=rX). Default: the source file\'s bits' -r
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -s T -l template -d 'Replace {{NAME}} with the environment variable NAME where it is set (left as is where not), {{NAME:-default}} with a default when NAME is unset or empty. Files that are not UTF-8 text or contain NUL bytes are copied unchanged'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -l tera -d 'Render files as Tera templates instead, with the environment as context: {{ env.NAME }}, get_env(name="NAME", default="d"), filters, {% if %}, {% for %}, {% include "path/under/src" %}'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -l strict -d 'With -T: fail (exit 1, nothing written) if any {{NAME}} without a default names an unset variable; every such token is listed'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -s n -l dry-run -d 'Print what would be written and which tokens would be replaced; change nothing'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -s v -l verbose -d 'List each entry as it is written'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -s q -l quiet -d 'No summary line'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "completions" -d 'Print shell completions for one of the four tools'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "mdc" -d 'Modular compose: resolve modes, assemble .env and .files, run docker compose'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "wait" -d 'Wait for files, interfaces, addresses, TCP ports or commands, then exec a command'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "copy" -d 'Overlay a directory tree with {{VAR}} templating, then exec a command'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -53,27 +53,19 @@ impl From<GraphFormat> for crate::config::graph::GraphFormat {
 }
 
 /// Where the network config comes from and how its defaults are filled in.
-/// Shared by the daemon, `--show-config`, `--check` and `conlink graph`.
+/// Shared by the daemon, `--show-config` and `--check`; `conlink graph` has
+/// its own subset ([`GraphArgs`]). Not global: `completions` and the tools'
+/// entries must not list them.
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// Compose file whose `x-network` blocks hold network config
     /// (repeatable; each may be a colon-separated list, like COMPOSE_FILE)
-    #[arg(
-        long = "compose-file",
-        value_name = "FILE",
-        value_delimiter = ':',
-        global = true
-    )]
+    #[arg(long = "compose-file", value_name = "FILE", value_delimiter = ':')]
     pub compose_files: Vec<PathBuf>,
 
     /// Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands
     /// (repeatable; each may be a colon-separated list)
-    #[arg(
-        long = "network-file",
-        value_name = "FILE",
-        value_delimiter = ':',
-        global = true
-    )]
+    #[arg(long = "network-file", value_name = "FILE", value_delimiter = ':')]
     pub network_files: Vec<PathBuf>,
 
     /// Mode for bridges that do not set one
@@ -82,19 +74,62 @@ pub struct ConfigArgs {
         value_enum,
         value_name = "MODE",
         env = "CONLINK_BRIDGE_MODE",
-        default_value = "auto",
-        global = true
+        default_value = "auto"
     )]
     pub default_bridge_mode: BridgeMode,
 
     /// MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent's)
-    #[arg(long, value_name = "N", default_value_t = 65535, global = true)]
+    #[arg(long, value_name = "N", default_value_t = 65535)]
     pub default_mtu: u32,
 
     /// Keep tx checksum offload on veth links (by default it is turned off, as
     /// offloaded checksums are never filled in on veth-to-veth paths)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub keep_veth_offload: bool,
+}
+
+/// `conlink graph`'s inputs: only what changes the picture (MTUs and
+/// offloads are not drawn).
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Compose file whose `x-network` blocks hold network config
+    /// (repeatable; each may be a colon-separated list, like COMPOSE_FILE)
+    #[arg(long = "compose-file", value_name = "FILE", value_delimiter = ':')]
+    pub compose_files: Vec<PathBuf>,
+
+    /// Network config file, YAML or JSON (repeatable; each may be a
+    /// colon-separated list)
+    #[arg(long = "network-file", value_name = "FILE", value_delimiter = ':')]
+    pub network_files: Vec<PathBuf>,
+
+    /// Mode for bridges that do not set one (drawn in each bridge's label)
+    /// [default: auto]
+    #[arg(long, value_enum, value_name = "MODE", env = "CONLINK_BRIDGE_MODE")]
+    pub default_bridge_mode: Option<BridgeMode>,
+
+    /// Output format (svg and png need Graphviz's `dot` installed)
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+
+    /// Write to this file instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl GraphArgs {
+    /// The config arguments to load with: the graph's own, added to any
+    /// given before `graph` (`conlink --compose-file F graph` as before).
+    fn config(&self, outer: &ConfigArgs) -> ConfigArgs {
+        let mut args = outer.clone();
+        args.compose_files
+            .extend(self.compose_files.iter().cloned());
+        args.network_files
+            .extend(self.network_files.iter().cloned());
+        if let Some(mode) = self.default_bridge_mode {
+            args.default_bridge_mode = mode;
+        }
+        args
+    }
 }
 
 /// conlink: real layer-2/layer-3 networking for Docker Compose.
@@ -107,7 +142,7 @@ pub struct ConfigArgs {
 /// NAT and port forwards. Logs "All links connected" once everything exists.
 ///
 /// The same binary is also `mdc`, `wait` and `copy` (by its name, or as
-/// `conlink mdc …`).
+/// `conlink mdc …`; `conlink help wait` shows wait's help).
 #[derive(Debug, Parser)]
 #[command(name = "conlink", version, max_term_width = 100, after_help = EXAMPLES)]
 pub struct Cli {
@@ -140,7 +175,7 @@ pub struct Cli {
     pub podman_socket: PathBuf,
 
     /// More log output (repeat for more; VERBOSE=1 counts as one)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -184,15 +219,10 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)
-    Graph {
-        /// Output format (svg and png need Graphviz's `dot` installed)
-        #[arg(long, value_enum, default_value = "dot")]
-        format: GraphFormat,
-        /// Write to this file instead of stdout
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    #[command(after_help = GRAPH_EXAMPLES)]
+    Graph(GraphArgs),
     /// Print shell completions for one of the four tools
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         /// Shell to generate for
         #[arg(value_enum)]
@@ -201,7 +231,41 @@ pub enum Sub {
         #[arg(value_enum, default_value = "conlink")]
         tool: ToolName,
     },
+    // The other tools, listed here so `conlink --help` names them. The
+    // multicall dispatch (src/multicall.rs) hands `conlink mdc …` to mdc
+    // before this parser runs, so these entries only parse when options
+    // come first (`conlink -v wait …`), which is refused.
+    /// Modular compose: resolve modes, assemble .env and .files, run docker compose
+    #[command(disable_help_flag = true)]
+    Mdc(ToolArgs),
+    /// Wait for files, interfaces, addresses, TCP ports or commands, then exec a command
+    #[command(disable_help_flag = true)]
+    Wait(ToolArgs),
+    /// Overlay a directory tree with {{VAR}} templating, then exec a command
+    #[command(disable_help_flag = true)]
+    Copy(ToolArgs),
 }
+
+/// Everything after a tool's name (see [`Sub::Mdc`]).
+#[derive(Debug, Args)]
+pub struct ToolArgs {
+    /// The tool's own arguments (`conlink help TOOL` lists them)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<OsString>,
+}
+
+const GRAPH_EXAMPLES: &str = "\
+Examples:
+  conlink graph --compose-file compose.yaml                     DOT on stdout
+  conlink graph --compose-file compose.yaml --format svg -o topo.svg
+  conlink graph --network-file net.yaml --default-bridge-mode linux | dot -Tpng > topo.png";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  conlink completions bash > ~/.local/share/bash-completion/completions/conlink
+  conlink completions bash wait > ~/.local/share/bash-completion/completions/wait
+  conlink completions zsh mdc > ~/.zfunc/_mdc
+  conlink completions fish copy > ~/.config/fish/completions/copy.fish";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ToolName {
@@ -214,7 +278,18 @@ pub enum ToolName {
 impl ToolName {
     pub fn command(self) -> clap::Command {
         match self {
-            ToolName::Conlink => Cli::command(),
+            // `conlink wait -<TAB>` completes wait's own options: the
+            // placeholder entries are replaced by the real commands.
+            ToolName::Conlink => [ToolName::Mdc, ToolName::Wait, ToolName::Copy]
+                .into_iter()
+                .fold(Cli::command(), |cmd, tool| {
+                    let real = tool.command();
+                    let name = real.get_name().to_owned();
+                    cmd.mut_subcommand(name, |stub| {
+                        let about = stub.get_about().cloned().unwrap_or_default();
+                        real.about(about)
+                    })
+                }),
             ToolName::Mdc => crate::mdc::command(),
             ToolName::Wait => crate::wait::command(),
             ToolName::Copy => crate::copy::command(),
@@ -239,13 +314,23 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    if let Some(Sub::Completions { shell, tool }) = cli.command {
-        print!("{}", completions(shell, tool));
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Some(Sub::Completions { shell, tool }) => {
+            print!("{}", completions(*shell, *tool));
+            return ExitCode::SUCCESS;
+        }
+        Some(Sub::Mdc(_) | Sub::Wait(_) | Sub::Copy(_)) => {
+            // Options before the tool's name would be silently dropped.
+            eprintln!(
+                "conlink: options cannot come before a tool's name: run `conlink TOOL ARGS…` (e.g. `conlink wait -i eth0`)"
+            );
+            return ExitCode::from(crate::EXIT_USAGE);
+        }
+        _ => {}
     }
     crate::logging::init(cli.verbose + u8::from(crate::logging::env_verbose()));
-    if let Some(Sub::Graph { format, output }) = &cli.command {
-        return graph(&cli.config, *format, output.as_deref());
+    if let Some(Sub::Graph(g)) = &cli.command {
+        return graph(&g.config(&cli.config), g.format, g.output.as_deref());
     }
     if cli.show_config || cli.check {
         let net = match load_config(&cli.config) {

@@ -1,21 +1,25 @@
 //! Busybox-style dispatch: the basename of argv[0] selects the tool, and
-//! `conlink <tool> …` does the same through the first argument.
+//! `conlink <tool> …` does the same through the first argument
+//! (`conlink help <tool>` is `<tool> --help`).
 
 use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The four tools this binary contains.
+/// The four tools this binary contains, and `echo` for 2.x's `/utils/echo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
     Conlink,
     Mdc,
     Wait,
     Copy,
+    Echo,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 4] = [Tool::Conlink, Tool::Mdc, Tool::Wait, Tool::Copy];
+    pub const ALL: [Tool; 5] = [Tool::Conlink, Tool::Mdc, Tool::Wait, Tool::Copy, Tool::Echo];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -23,6 +27,7 @@ impl Tool {
             Tool::Mdc => "mdc",
             Tool::Wait => "wait",
             Tool::Copy => "copy",
+            Tool::Echo => "echo",
         }
     }
 
@@ -50,6 +55,14 @@ pub fn select(mut argv: Vec<OsString>) -> (Tool, Vec<OsString>) {
                 return (sub, argv);
             }
         }
+        // clap's own `help` knows only conlink's subcommands; the tools
+        // parse their own command lines, so their help is theirs to print.
+        if argv.len() == 3 && argv[1] == "help" {
+            let named = Tool::from_name(&argv[2]);
+            if let Some(sub) = named.filter(|t| !matches!(t, Tool::Conlink | Tool::Echo)) {
+                return (sub, vec![OsString::from(sub.name()), "--help".into()]);
+            }
+        }
     }
     if argv.is_empty() {
         argv.push(OsString::from(invoked.name()));
@@ -66,6 +79,31 @@ pub fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::Mdc => crate::mdc::main(args),
         Tool::Wait => crate::wait::main(args),
         Tool::Copy => crate::copy::main(args),
+        Tool::Echo => echo(&args[1..]),
+    }
+}
+
+/// conlink 2.x shipped a static `/utils/echo` so that FROM-scratch images,
+/// which have no echo, can print after `wait` (its test-utils runs
+/// `/utils/wait … -- /utils/echo 'wait finished'`). The image links
+/// `/utils/echo` here: the arguments separated by spaces, then a newline.
+/// No options: every argument is printed as given.
+fn echo(args: &[OsString]) -> ExitCode {
+    let mut line = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        line.extend_from_slice(arg.as_bytes());
+    }
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&line).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("echo: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -98,6 +136,29 @@ mod tests {
         assert_eq!(sel(&["conlink", "mdc", "--help"]).0, Tool::Mdc);
         // Only for conlink itself: `wait copy` waits for nothing named copy.
         assert_eq!(sel(&["wait", "copy"]).0, Tool::Wait);
+    }
+
+    #[test]
+    fn help_names_a_tool() {
+        assert_eq!(
+            sel(&["/conlink", "help", "wait"]),
+            (Tool::Wait, vec!["wait".into(), "--help".into()])
+        );
+        assert_eq!(sel(&["conlink", "help", "mdc"]).0, Tool::Mdc);
+        // conlink's own subcommands and `help` alone stay with clap.
+        assert_eq!(sel(&["conlink", "help", "graph"]).0, Tool::Conlink);
+        assert_eq!(sel(&["conlink", "help", "conlink"]).0, Tool::Conlink);
+        assert_eq!(sel(&["conlink", "help"]).0, Tool::Conlink);
+        // Not conlink: `wait help copy` is wait's business.
+        assert_eq!(sel(&["wait", "help", "copy"]).0, Tool::Wait);
+    }
+
+    #[test]
+    fn echo_answers_to_its_name() {
+        assert_eq!(
+            sel(&["/utils/echo", "wait finished"]),
+            (Tool::Echo, vec!["echo".into(), "wait finished".into()])
+        );
     }
 
     #[test]

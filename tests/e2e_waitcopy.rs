@@ -1,6 +1,7 @@
 //! wait and copy inside containers: examples/waitcopy end to end (the 2.x
 //! test11 chain in conlink-test-node and in the FROM-scratch conlink image),
-//! plus the tools run directly in the conlink image, where there is no shell.
+//! plus the tools run in an image with nothing else in it (no shell, no
+//! libc), copied out of the conlink image as 2.x's `extract-utils` did.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::compose::{Compose, repo_root, require_docker};
-use common::docker::{docker, docker_ok};
+use common::docker::{EmptyImage, docker, docker_ok, extract_utils};
 
 fn image(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
@@ -150,13 +151,44 @@ fn waitcopy_example_chains_in_busybox_and_scratch_nodes() {
     assert_eq!(report, "reached 192.168.100.10:8080 after eth0 came up\n");
 }
 
-/// `docker run --rm ARGS…` of the conlink image with the given mounts.
-fn run_scratch(mounts: &[(&Path, &str)], env: &[&str], args: &[&str]) -> std::process::Output {
+/// An image holding nothing but the tools at /utils.
+struct Scratch {
+    image: EmptyImage,
+    utils: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new(conlink: &str) -> Scratch {
+        let utils = tempfile::tempdir().expect("temp dir");
+        let out = extract_utils(conlink, utils.path(), "0:0");
+        assert!(out.status.success(), "extract utils: {}", text(&out));
+        Scratch {
+            image: EmptyImage::build(),
+            utils,
+        }
+    }
+
+    /// `docker run --rm ARGS…` of the empty image with /utils and the given
+    /// mounts.
+    fn run(&self, mounts: &[(&Path, &str)], env: &[&str], args: &[&str]) -> std::process::Output {
+        run_scratch(&self.image.name, self.utils.path(), mounts, env, args)
+    }
+}
+
+fn run_scratch(
+    image: &str,
+    utils: &Path,
+    mounts: &[(&Path, &str)],
+    env: &[&str],
+    args: &[&str],
+) -> std::process::Output {
     let mut cmd: Vec<String> = vec![
         "run".into(),
         "--rm".into(),
         "--network".into(),
         "none".into(),
+        "-v".into(),
+        format!("{}:/utils:ro", utils.display()),
     ];
     for (host, inside) in mounts {
         cmd.push("-v".into());
@@ -166,7 +198,7 @@ fn run_scratch(mounts: &[(&Path, &str)], env: &[&str], args: &[&str]) -> std::pr
         cmd.push("-e".into());
         cmd.push((*e).into());
     }
-    cmd.push(conlink_image());
+    cmd.push(image.to_owned());
     cmd.extend(args.iter().map(|a| (*a).to_owned()));
     let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
     docker(&refs)
@@ -178,6 +210,7 @@ fn wait_and_copy_without_a_shell() {
     if !require_docker("wait_and_copy_without_a_shell", &[&conlink]) {
         return;
     }
+    let scratch = Scratch::new(&conlink);
     let dir = tempfile::tempdir().expect("temp dir");
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     std::fs::create_dir_all(src.join("etc/app")).unwrap();
@@ -192,7 +225,7 @@ fn wait_and_copy_without_a_shell() {
 
     // copy -T into a mounted dir, then wait for what copy wrote, then a
     // second copy: three tools exec'd in a row by PID 1, no shell involved.
-    let out = run_scratch(
+    let out = scratch.run(
         &[(&src, "/src:ro"), (&dst, "/dst")],
         &["NAME=scratch"],
         &[
@@ -221,7 +254,7 @@ fn wait_and_copy_without_a_shell() {
 
     // Exit codes survive the lack of a shell: a timeout is 124 and names the
     // condition, a missing command 127, a -c that needs a shell 2.
-    let out = run_scratch(
+    let out = scratch.run(
         &[],
         &[],
         &["/utils/wait", "--timeout", "0.5", "-i", "nosuch0"],
@@ -234,14 +267,18 @@ fn wait_and_copy_without_a_shell() {
     );
     // 127 is also Docker's own code for an entrypoint it cannot find: the
     // message shows it is wait's.
-    let out = run_scratch(&[], &[], &["/utils/wait", "--", "/no/such/program"]);
+    let out = scratch.run(&[], &[], &["/utils/wait", "--", "/no/such/program"]);
     assert_eq!(out.status.code(), Some(127), "{}", text(&out));
     assert!(
         text(&out).contains("wait: command not found: /no/such/program"),
         "{}",
         text(&out)
     );
-    let out = run_scratch(&[], &[], &["/utils/wait", "-c", "test -e /x && true"]);
+    let out = scratch.run(
+        &[],
+        &[],
+        &["/utils/wait", "--timeout", "10", "-c", "test -e /x && true"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no shell"), "{}", text(&out));
 }

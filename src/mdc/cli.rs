@@ -26,7 +26,7 @@ use super::{MdcError, deps, env_file, resolve};
 /// dir. With COMPOSE-ARGS it then runs `<compose> --env-file <env-file>
 /// COMPOSE-ARGS…`. Everything after MODES goes to compose.
 #[derive(Debug, Parser)]
-#[command(name = "mdc", version, max_term_width = 100)]
+#[command(name = "mdc", version, max_term_width = 100, after_help = EXAMPLES)]
 pub struct Args {
     /// Modes dirs (each subdirectory is a mode) or JSON dep files,
     /// colon- or comma-separated
@@ -84,6 +84,18 @@ pub struct Args {
     )]
     args: Vec<OsString>,
 }
+
+const EXAMPLES: &str = "\
+Examples:
+  mdc web,db up -d                  modes web and db (and their deps), then `compose up -d`
+  mdc 'web db|sqlite' up -d         web, and db or sqlite (db unless sqlite is in anyway)
+  mdc all                           only write .env and .files for the modes of `all`
+  mdc --dry-run web                 show the modes, the env file and the compose command
+  mdc --resolve --format paths all  list the resolved modes' directories
+  MODES_DIR=./modes:../shared mdc web ps
+                                    modes from two directories, then `compose ps`
+
+Everything after MODES goes to compose; mdc's own options come before MODES.";
 
 /// The clap command, for help and completions.
 pub fn command() -> clap::Command {

@@ -108,6 +108,75 @@ impl Drop for TestImage {
     }
 }
 
+/// An image with nothing in it but an empty `/tmp` — no shell, no libc —
+/// made with `docker import` (no registry, no build); removed on drop. Tools
+/// that must work in FROM-scratch images are run here, with what they need
+/// mounted in.
+pub struct EmptyImage {
+    pub name: String,
+}
+
+impl EmptyImage {
+    pub fn build() -> EmptyImage {
+        let name = format!("conlink-empty-test:{}", super::unique("e"));
+        let root = tempfile::tempdir().expect("temp dir");
+        let tmp = root.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+            .unwrap();
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(root.path())
+            .args(["-cf", "-", "."])
+            .output()
+            .expect("run tar");
+        assert!(tar.status.success(), "tar of an empty tree failed");
+        let mut import = Command::new("docker")
+            .args(["import", "-", &name])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("docker import");
+        std::io::Write::write_all(import.stdin.as_mut().unwrap(), &tar.stdout)
+            .expect("feed docker import");
+        drop(import.stdin.take());
+        assert!(import.wait().unwrap().success(), "docker import failed");
+        EmptyImage { name }
+    }
+}
+
+impl Drop for EmptyImage {
+    fn drop(&mut self) {
+        let _ = docker(&["rmi", "-f", &self.name]);
+    }
+}
+
+/// conlink 2.x's `extract-utils` service, as its docs give it: the conlink
+/// image copies its tools into a mounted directory with busybox `cp`, which
+/// follows the links, so `dir` gets real files. Runs as `user` (2.x used
+/// `USER_ID:GROUP_ID`). Returns `docker run`'s output.
+pub fn extract_utils(conlink_image: &str, dir: &Path, user: &str) -> Output {
+    let volume = format!("{}:/conlink_utils", dir.display());
+    docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--user",
+        user,
+        "-v",
+        &volume,
+        conlink_image,
+        "cp",
+        "/utils/wait",
+        "/utils/wait.sh",
+        "/utils/copy",
+        "/utils/copy.sh",
+        "/utils/echo",
+        "/conlink_utils/",
+    ])
+}
+
 /// The static busybox from Debian's busybox-static package, downloaded and
 /// unpacked once into cargo's scratch dir for tests (kept between runs).
 fn busybox_binary() -> PathBuf {
