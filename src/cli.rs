@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+mod control_cmd;
+
 /// How bridges without an explicit `mode` are built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -144,6 +146,9 @@ pub enum Sub {
         #[arg(value_enum, default_value = "conlink")]
         tool: ToolName,
     },
+    // The running sidecar's control socket: status, link, netem, capture, events.
+    #[command(flatten)]
+    Control(control_cmd::ControlSub),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -182,6 +187,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    if let Some(Sub::Control(c)) = cli.command {
+        return control_cmd::run(c);
+    }
     if let Some(Sub::Completions { shell, tool }) = cli.command {
         print!("{}", completions(shell, tool));
         return ExitCode::SUCCESS;
