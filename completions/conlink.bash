@@ -16,8 +16,14 @@ _conlink() {
             ",$1")
                 cmd="conlink"
                 ;;
+            conlink,capture)
+                cmd="conlink__subcmd__capture"
+                ;;
             conlink,completions)
                 cmd="conlink__subcmd__completions"
+                ;;
+            conlink,events)
+                cmd="conlink__subcmd__events"
                 ;;
             conlink,graph)
                 cmd="conlink__subcmd__graph"
@@ -25,14 +31,95 @@ _conlink() {
             conlink,help)
                 cmd="conlink__subcmd__help"
                 ;;
+            conlink,link)
+                cmd="conlink__subcmd__link"
+                ;;
+            conlink,netem)
+                cmd="conlink__subcmd__netem"
+                ;;
+            conlink,status)
+                cmd="conlink__subcmd__status"
+                ;;
+            conlink__subcmd__help,capture)
+                cmd="conlink__subcmd__help__subcmd__capture"
+                ;;
             conlink__subcmd__help,completions)
                 cmd="conlink__subcmd__help__subcmd__completions"
+                ;;
+            conlink__subcmd__help,events)
+                cmd="conlink__subcmd__help__subcmd__events"
                 ;;
             conlink__subcmd__help,graph)
                 cmd="conlink__subcmd__help__subcmd__graph"
                 ;;
             conlink__subcmd__help,help)
                 cmd="conlink__subcmd__help__subcmd__help"
+                ;;
+            conlink__subcmd__help,link)
+                cmd="conlink__subcmd__help__subcmd__link"
+                ;;
+            conlink__subcmd__help,netem)
+                cmd="conlink__subcmd__help__subcmd__netem"
+                ;;
+            conlink__subcmd__help,status)
+                cmd="conlink__subcmd__help__subcmd__status"
+                ;;
+            conlink__subcmd__help__subcmd__link,down)
+                cmd="conlink__subcmd__help__subcmd__link__subcmd__down"
+                ;;
+            conlink__subcmd__help__subcmd__link,up)
+                cmd="conlink__subcmd__help__subcmd__link__subcmd__up"
+                ;;
+            conlink__subcmd__help__subcmd__netem,reset)
+                cmd="conlink__subcmd__help__subcmd__netem__subcmd__reset"
+                ;;
+            conlink__subcmd__help__subcmd__netem,set)
+                cmd="conlink__subcmd__help__subcmd__netem__subcmd__set"
+                ;;
+            conlink__subcmd__help__subcmd__netem,show)
+                cmd="conlink__subcmd__help__subcmd__netem__subcmd__show"
+                ;;
+            conlink__subcmd__link,down)
+                cmd="conlink__subcmd__link__subcmd__down"
+                ;;
+            conlink__subcmd__link,help)
+                cmd="conlink__subcmd__link__subcmd__help"
+                ;;
+            conlink__subcmd__link,up)
+                cmd="conlink__subcmd__link__subcmd__up"
+                ;;
+            conlink__subcmd__link__subcmd__help,down)
+                cmd="conlink__subcmd__link__subcmd__help__subcmd__down"
+                ;;
+            conlink__subcmd__link__subcmd__help,help)
+                cmd="conlink__subcmd__link__subcmd__help__subcmd__help"
+                ;;
+            conlink__subcmd__link__subcmd__help,up)
+                cmd="conlink__subcmd__link__subcmd__help__subcmd__up"
+                ;;
+            conlink__subcmd__netem,help)
+                cmd="conlink__subcmd__netem__subcmd__help"
+                ;;
+            conlink__subcmd__netem,reset)
+                cmd="conlink__subcmd__netem__subcmd__reset"
+                ;;
+            conlink__subcmd__netem,set)
+                cmd="conlink__subcmd__netem__subcmd__set"
+                ;;
+            conlink__subcmd__netem,show)
+                cmd="conlink__subcmd__netem__subcmd__show"
+                ;;
+            conlink__subcmd__netem__subcmd__help,help)
+                cmd="conlink__subcmd__netem__subcmd__help__subcmd__help"
+                ;;
+            conlink__subcmd__netem__subcmd__help,reset)
+                cmd="conlink__subcmd__netem__subcmd__help__subcmd__reset"
+                ;;
+            conlink__subcmd__netem__subcmd__help,set)
+                cmd="conlink__subcmd__netem__subcmd__help__subcmd__set"
+                ;;
+            conlink__subcmd__netem__subcmd__help,show)
+                cmd="conlink__subcmd__netem__subcmd__help__subcmd__show"
                 ;;
             *)
                 ;;
@@ -41,7 +128,7 @@ _conlink() {
 
     case "${cmd}" in
         conlink)
-            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --docker-socket --podman-socket --verbose --help --version graph completions help"
+            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --docker-socket --podman-socket --verbose --help --version graph completions status link netem capture events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -82,6 +169,64 @@ _conlink() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conlink__subcmd__capture)
+            opts="-w -c -v -h --write --count --direction --snaplen --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --direction)
+                    COMPREPLY=($(compgen -W "out in both" -- "${cur}"))
+                    return 0
+                    ;;
+                --snaplen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conlink__subcmd__completions)
             opts="-v -h --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help bash elvish fish powershell zsh conlink mdc wait copy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -89,6 +234,40 @@ _conlink() {
                 return 0
             fi
             case "${prev}" in
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__events)
+            opts="-v -h --json --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --compose-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -155,7 +334,7 @@ _conlink() {
             return 0
             ;;
         conlink__subcmd__help)
-            opts="graph completions help"
+            opts="graph completions status link netem capture events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,7 +347,35 @@ _conlink() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conlink__subcmd__help__subcmd__capture)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conlink__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -203,6 +410,516 @@ _conlink() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__link)
+            opts="down up"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__link__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__link__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__netem)
+            opts="set show reset"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__netem__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__netem__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__netem__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link)
+            opts="-v -h --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help down up help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link__subcmd__down)
+            opts="-v -h --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link__subcmd__help)
+            opts="down up help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link__subcmd__help__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__link__subcmd__up)
+            opts="-v -h --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem)
+            opts="-v -h --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help set show reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__help)
+            opts="set show reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__help__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__reset)
+            opts="-v -h --direction --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --direction)
+                    COMPREPLY=($(compgen -W "out in both" -- "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__set)
+            opts="-v -h --direction --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --direction)
+                    COMPREPLY=($(compgen -W "out in both" -- "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__netem__subcmd__show)
+            opts="-v -h --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conlink__subcmd__status)
+            opts="-v -h --json --socket --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compose-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-bridge-mode)
+                    COMPREPLY=($(compgen -W "auto linux ovs patch" -- "${cur}"))
+                    return 0
+                    ;;
+                --default-mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -42,6 +42,11 @@ complete -c conlink -n "__fish_conlink_needs_command" -s h -l help -d 'Print hel
 complete -c conlink -n "__fish_conlink_needs_command" -s V -l version -d 'Print version'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "completions" -d 'Print shell completions for one of the four tools'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "status" -d 'Show the running sidecar\'s links (state, addresses, netem, traffic), bridges, tunnels and milestone'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "link" -d 'Take links administratively down, or up again (held across container restarts)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "netem" -d 'Impair links with netem at run time (per direction; held across container restarts until reset)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "capture" -d 'Capture a link\'s packets as pcap (for tcpdump, tshark, Wireshark)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "events" -d 'Follow what conlink does, one line per event as it happens'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -l format -d 'Output format (svg and png need Graphviz\'s `dot` installed)' -r -f -a "dot\t''
 svg\t''
@@ -67,6 +72,152 @@ complete -c conlink -n "__fish_conlink_using_subcommand completions" -l default-
 complete -c conlink -n "__fish_conlink_using_subcommand completions" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
 complete -c conlink -n "__fish_conlink_using_subcommand completions" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
 complete -c conlink -n "__fish_conlink_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions help" -f -a "completions" -d 'Print shell completions for one of the four tools'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l json -d 'Print the status as JSON (schema: docs/control.md)'
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand status" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -f -a "down" -d 'Set links administratively down (the peer end loses carrier)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -f -a "up" -d 'Bring links taken down with `link down` up again'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from help" -f -a "down" -d 'Set links administratively down (the peer end loses carrier)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from help" -f -a "up" -d 'Bring links taken down with `link down` up again'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "set" -d 'Set netem on links: IDs, then `--`, then options in the config\'s netem grammar'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "show" -d 'Show links\' netem: from the config and set at run time, per direction'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "reset" -d 'Drop netem set at run time: back to the config\'s netem'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l direction -d 'Which traffic: out = leaving the container (as the config\'s netem), in = arriving at it, both = each way' -r -f -a "out\t'Leaving the container'
+in\t'Arriving at the container'
+both\t'Both ways'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l direction -d 'Which direction to reset' -r -f -a "out\t'Leaving the container'
+in\t'Arriving at the container'
+both\t'Both ways'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set netem on links: IDs, then `--`, then options in the config\'s netem grammar'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show links\' netem: from the config and set at run time, per direction'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Drop netem set at run time: back to the config\'s netem'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s w -l write -d 'Write the pcap to FILE (`-`: standard output, the default when it is not a terminal)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s c -l count -d 'Stop after COUNT packets (default: until Ctrl-C or the link goes away)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l direction -d 'Which packets, seen from the container' -r -f -a "out\t'Leaving the container'
+in\t'Arriving at the container'
+both\t'Both ways'"
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l snaplen -d 'Bytes kept of each packet [default and maximum: 262144]' -r
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l compose-file -d 'Compose file whose `x-network` blocks hold network config (repeatable; each may be a colon-separated list, like COMPOSE_FILE)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l network-file -d 'Network config file, YAML or JSON, with top-level links/bridges/tunnels/commands (repeatable; each may be a colon-separated list)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l default-bridge-mode -d 'Mode for bridges that do not set one' -r -f -a "auto\t'openvswitch when its kernel module is loaded, else a Linux bridge'
+linux\t'Linux kernel bridge'
+ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
+patch\t'tc mirred patch between exactly two links'"
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l json -d 'One JSON object per line (schema: docs/control.md)'
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
+complete -c conlink -n "__fish_conlink_using_subcommand events" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
+complete -c conlink -n "__fish_conlink_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "completions" -d 'Print shell completions for one of the four tools'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "status" -d 'Show the running sidecar\'s links (state, addresses, netem, traffic), bridges, tunnels and milestone'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "link" -d 'Take links administratively down, or up again (held across container restarts)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "netem" -d 'Impair links with netem at run time (per direction; held across container restarts until reset)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "capture" -d 'Capture a link\'s packets as pcap (for tcpdump, tshark, Wireshark)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "events" -d 'Follow what conlink does, one line per event as it happens'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from link" -f -a "down" -d 'Set links administratively down (the peer end loses carrier)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from link" -f -a "up" -d 'Bring links taken down with `link down` up again'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from netem" -f -a "set" -d 'Set netem on links: IDs, then `--`, then options in the config\'s netem grammar'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from netem" -f -a "show" -d 'Show links\' netem: from the config and set at run time, per direction'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from netem" -f -a "reset" -d 'Drop netem set at run time: back to the config\'s netem'

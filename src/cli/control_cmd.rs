@@ -133,7 +133,7 @@ pub enum NetemAction {
         #[arg(long, value_enum, default_value = "out")]
         direction: DirectionArg,
         /// netem options after `--`, e.g. `delay 40ms 10ms loss 1%`
-        #[arg(value_name = "OPTIONS", last = true, required = true)]
+        #[arg(value_name = "NETEM", last = true, required = true)]
         options: Vec<String>,
         #[command(flatten)]
         socket: SocketArg,

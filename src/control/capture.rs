@@ -12,7 +12,7 @@ use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use tokio::sync::{mpsc, oneshot};
@@ -30,6 +30,8 @@ const BATCH_BYTES: usize = 64 * 1024;
 const QUEUE_BATCHES: usize = 64;
 /// How often a capture with no traffic checks whether its client is gone.
 const POLL: Duration = Duration::from_millis(200);
+/// How long packets wait on this thread to be handed over with later ones.
+const FLUSH_AFTER: Duration = Duration::from_millis(20);
 /// Kernel receive buffer: bursts at 10k packets/s must not overflow it
 /// while the thread hands a batch over.
 const RCVBUF: libc::c_int = 4 << 20;
@@ -203,7 +205,7 @@ fn setsockopt_int(
 }
 
 /// A raw packet socket bound to `ifname` in the calling thread's namespace,
-/// with timestamps, VLAN aux data and a receive timeout. Made with protocol
+/// with timestamps and VLAN aux data. Made with protocol
 /// 0 and bound with ETH_P_ALL (as libpcap does), so it never sees packets of
 /// other interfaces in between.
 fn open_socket(ifname: &str) -> io::Result<(OwnedFd, u32)> {
@@ -223,23 +225,6 @@ fn open_socket(ifname: &str) -> io::Result<(OwnedFd, u32)> {
     }
     setsockopt_int(s, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
     setsockopt_int(s, libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)?;
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: POLL.as_micros() as libc::suseconds_t,
-    };
-    // SAFETY: a valid fd and a timeval of the right size.
-    let r = unsafe {
-        libc::setsockopt(
-            s,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
     // SAFETY: zeroed sockaddr_ll is a valid value; we fill in the fields.
     let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
     sll.sll_family = libc::AF_PACKET as u16;
@@ -287,20 +272,22 @@ impl Reader<'_> {
         // Set while the interface is down: is it only down, or gone?
         let mut down = false;
         let reason = 'capture: loop {
-            // Wait (up to POLL) for one packet, then take what else is
-            // already queued without waiting, up to a batch.
-            let mut wait = true;
+            // Wait (up to POLL) for a first packet, then gather more for up
+            // to FLUSH_AFTER or until the batch is full: a busy link costs
+            // one hand-over to the HTTP body per batch, not one per packet,
+            // and a quiet one still shows each packet within FLUSH_AFTER.
             let mut end = None;
+            let mut flush_at: Option<Instant> = None;
             loop {
-                match recv(self.fd, &mut buf, !wait) {
+                match recv(self.fd, &mut buf) {
                     Ok(Some(meta)) => {
-                        wait = false;
                         down = false;
                         if !self.wanted(meta.pkttype) {
                             continue;
                         }
                         push_packet(&mut batch, &buf, meta, self.opts.snaplen);
                         packets += 1;
+                        flush_at.get_or_insert_with(|| Instant::now() + FLUSH_AFTER);
                         if self.opts.count > 0 && packets >= self.opts.count {
                             end = Some(EndReason::Count);
                             break;
@@ -309,7 +296,20 @@ impl Reader<'_> {
                             break;
                         }
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        let timeout = match flush_at {
+                            None => POLL,
+                            Some(t) => t.saturating_duration_since(Instant::now()),
+                        };
+                        match wait_readable(self.fd, timeout) {
+                            Ok(true) => {}
+                            Ok(false) => break,
+                            Err(e) => {
+                                end = Some(EndReason::Error(format!("poll: {e}")));
+                                break;
+                            }
+                        }
+                    }
                     Err(e) => match e.raw_os_error() {
                         Some(libc::EINTR) => {}
                         // Down (admin) or on its way out: a link taken down
@@ -398,9 +398,36 @@ fn push_packet(batch: &mut Vec<u8>, buf: &[u8], meta: Meta, snaplen: u32) {
     }
 }
 
-/// One recvmsg: `Ok(None)` when nothing came (timeout, or nothing queued
-/// with `dontwait`).
-fn recv(fd: RawFd, buf: &mut [u8], dontwait: bool) -> io::Result<Option<Meta>> {
+/// Wait until `fd` has something to read (or an error to report), at most
+/// `timeout`: false when the time ran out.
+fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    if timeout.is_zero() {
+        return Ok(false);
+    }
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Round up: a 0 ms poll would spin until the flush time.
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: one valid pollfd.
+    match unsafe { libc::poll(&mut p, 1, ms) } {
+        n if n > 0 => Ok(true),
+        0 => Ok(false),
+        _ => {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                Ok(true)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One recvmsg without waiting: `Ok(None)` when nothing is queued.
+fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Meta>> {
     // SAFETY: all-zero is a valid sockaddr_ll and msghdr.
     let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
     let mut iov = libc::iovec {
@@ -416,7 +443,7 @@ fn recv(fd: RawFd, buf: &mut [u8], dontwait: bool) -> io::Result<Option<Meta>> {
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
     msg.msg_controllen = size_of::<[u64; 32]>() as _;
-    let flags = libc::MSG_TRUNC | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+    let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
     // SAFETY: msg points at live buffers of the sizes given.
     let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
     if n < 0 {
