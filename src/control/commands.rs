@@ -120,7 +120,7 @@ async fn run_async(client: &Client, cmd: Command) -> Result<ExitCode, Failure> {
         }
         Command::Status { ids, json: false } => {
             let s = client.status(&ids).await?;
-            print_out(&show::status_table(&s, now()));
+            print_out(&show::status_table(&s, now(), terminal_width()));
         }
         Command::Link { up, ids } => {
             let changed = client.set_admin(&ids, up).await?;
@@ -183,6 +183,18 @@ fn changed_lines(ids: &[String], what: &str) -> String {
 fn print_out(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Columns of the terminal on stdout; `None` when stdout is not one (a
+/// pipe or file gets the whole table).
+fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize; stdout is a terminal.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
 }
 
 fn now() -> f64 {

@@ -5,10 +5,16 @@ use std::fmt::Write as _;
 
 use super::api::{Counters, Direction, Event, LinkState, LinkStatus, NetemStatus, Status};
 
+/// Columns given up, in this order, when the table is wider than the
+/// terminal (indices into the header): MTU, MAC, SINCE, KIND, OUTER, BRIDGE.
+const DROP_ORDER: [usize; 6] = [7, 6, 11, 1, 3, 4];
+
 /// The `conlink status` table: one line per link (a failed link's reason on
 /// the line below it), then bridges, tunnels, commands and the milestone.
-/// Columns that are empty for every link are left out.
-pub fn status_table(s: &Status, now: f64) -> String {
+/// Columns that are empty for every link are left out, and when the table
+/// would be wider than `max_width` (a terminal's), the least needed ones
+/// (a note names them; `--json` has everything).
+pub fn status_table(s: &Status, now: f64, max_width: Option<usize>) -> String {
     let mut out = String::new();
     if s.links.is_empty() {
         out.push_str("no links\n");
@@ -39,6 +45,18 @@ pub fn status_table(s: &Status, now: f64) -> String {
                 .max()
                 .unwrap_or(0)
         };
+        let mut shown = shown;
+        let mut hidden = Vec::new();
+        let total = |shown: &[usize]| shown.iter().map(|&c| width(c) + 2).sum::<usize>() - 2;
+        for c in DROP_ORDER {
+            if max_width.is_none_or(|w| total(&shown) <= w) {
+                break;
+            }
+            if let Some(i) = shown.iter().position(|&x| x == c) {
+                shown.remove(i);
+                hidden.push(header[c]);
+            }
+        }
         let widths: Vec<usize> = shown.iter().map(|&c| width(c)).collect();
         let line = |cells: &dyn Fn(usize) -> String| {
             let mut l = String::new();
@@ -68,6 +86,13 @@ pub fn status_table(s: &Status, now: f64) -> String {
         {
             out.push_str(
                 "  (* netem set at run time; `conlink netem reset ID` goes back to the config)\n",
+            );
+        }
+        if !hidden.is_empty() {
+            let _ = writeln!(
+                out,
+                "  ({} left out to fit the terminal; --json shows all)",
+                hidden.join(", ")
             );
         }
     }
@@ -424,7 +449,7 @@ mod tests {
         };
         // MAC and MTU are empty for every link: left out.
         assert_eq!(
-            status_table(&s, 1065.0),
+            status_table(&s, 1065.0, None),
             "\
 LINK         KIND  STATE   OUTER        BRIDGE  ADDRESSES    NETEM         RX                     TX                SINCE
 node_1:eth0  veth  up      node_1-eth0  s1      10.0.1.1/24  delay 40ms    12 pkt 1.1 KiB 2 drop  1.5k pkt 3.0 MiB  1m
@@ -437,9 +462,40 @@ links:    2 (1 up, 1 failed); not all links connected yet
 "
         );
         assert_eq!(
-            status_table(&Status::default(), 0.0),
+            status_table(&Status::default(), 0.0, Some(10)),
             "no links\n\nlinks:    0 (0 up); not all links connected yet\n"
         );
+    }
+
+    #[test]
+    fn a_narrow_terminal_loses_the_least_needed_columns_first() {
+        let mut a = link("node_1:eth0", LinkState::Up);
+        a.mtu = Some(1500);
+        let s = Status {
+            links: vec![a],
+            ..Default::default()
+        };
+        let wide = status_table(&s, 1000.0, None);
+        assert!(wide.starts_with(
+            "LINK         KIND  STATE  OUTER        BRIDGE  ADDRESSES    MTU   SINCE\n"
+        ));
+        let first = wide.lines().next().unwrap().len();
+        // Exactly as wide as the terminal: nothing is left out.
+        assert_eq!(status_table(&s, 1000.0, Some(first)), wide);
+        let t = status_table(&s, 1000.0, Some(first - 1));
+        assert!(
+            t.starts_with("LINK         KIND  STATE  OUTER        BRIDGE  ADDRESSES    SINCE\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  (MTU left out to fit the terminal; --json shows all)\n"),
+            "{t}"
+        );
+        let t = status_table(&s, 1000.0, Some(40));
+        assert!(t.starts_with("LINK         STATE  BRIDGE  ADDRESSES\n"), "{t}");
+        assert!(t.contains("(MTU, SINCE, KIND, OUTER left out"), "{t}");
+        let t = status_table(&s, 1000.0, Some(20));
+        assert!(t.starts_with("LINK         STATE  ADDRESSES\n"), "{t}");
     }
 
     #[test]
