@@ -786,3 +786,52 @@ fn events_stream_lines_as_they_happen_and_tell_a_lagging_client() {
         assert!(missed > 0, "a channel of 4 kept up with 20,000 events");
     });
 }
+
+#[test]
+fn ctrl_c_ends_a_capture_with_a_whole_file() {
+    if !common::require_root("ctrl_c_ends_a_capture_with_a_whole_file") {
+        return;
+    }
+    let p = pair();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("control.sock");
+    let _srv = serve(&sock, Contract::new(points(&p), 16));
+    let file = dir.path().join("c.pcap");
+    let id = format!("{}:eth0", p.a.name);
+    let child = conlink(&[
+        "capture",
+        &id,
+        "-w",
+        file.to_str().unwrap(),
+        "--socket",
+        sock.to_str().unwrap(),
+    ])
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The file header is written once the capture socket is bound.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 24 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    icmp_ping(&p.a.name, B_IP.parse().unwrap(), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "conlink capture: 2 packets (interrupted)\n"
+    );
+    let (_, recs) = pcap::parse(&std::fs::read(&file).unwrap()).expect("a whole file");
+    let kinds: Vec<u8> = recs
+        .iter()
+        .filter_map(|r| icmp_of(&r.data))
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(kinds, vec![8, 0]);
+}
