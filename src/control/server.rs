@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
-use hyper::body::{Bytes, Frame, Incoming};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -30,18 +30,16 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::api::{Control, ControlError, Direction, NetemReset, NetemSet, PREFIX, Select};
-use super::capture::{self, Capture, CaptureOpts, MAX_SNAPLEN};
-use super::pcap;
+use super::api::{Control, ControlError, NetemReset, NetemSet, PREFIX, Select};
 use super::socket_file::{self, SocketFile};
+use super::streams::{self, MAX_CAPTURES};
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_CONNECTIONS: usize = 64;
-const MAX_CAPTURES: usize = 8;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open requests may finish after `stop` before they are cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -49,7 +47,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// `TE: trailers`): `<reason> packets=N dropped=M`.
 pub const CAPTURE_END_TRAILER: &str = "conlink-capture-end";
 
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// A bound control socket, ready to serve.
 pub struct Server {
@@ -133,7 +131,7 @@ pub async fn serve<C: Control>(
 
 /// Completes once shutdown is signalled (or its sender is gone). The
 /// watch guard is dropped inside, so callers' futures stay `Send`.
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
@@ -216,7 +214,7 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, Option<Metho
     }
 }
 
-fn bad(message: String) -> ControlError {
+pub(super) fn bad(message: String) -> ControlError {
     ControlError::BadRequest { message }
 }
 
@@ -253,7 +251,7 @@ async fn handle<C: Control>(ctx: &Ctx<C>, req: Request<Incoming>) -> Response<Bo
             Ok(reset) => c.netem_reset(reset).await.map(|ch| json_response(&ch)),
             Err(e) => Err(e),
         },
-        Route::Events => Ok(events_response(c.events(), ctx.shutdown.clone())),
+        Route::Events => Ok(streams::events_response(c.events(), ctx.shutdown.clone())),
         Route::Capture => {
             let trailers = req
                 .headers()
@@ -263,7 +261,19 @@ async fn handle<C: Control>(ctx: &Ctx<C>, req: Request<Incoming>) -> Response<Bo
                     v.split(',')
                         .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
                 });
-            capture_response(ctx, &query, trailers).await
+            match streams::capture_query(&query) {
+                Ok((id, opts)) => {
+                    streams::capture_response(
+                        c.capture_point(&id),
+                        opts,
+                        &ctx.captures,
+                        ctx.shutdown.clone(),
+                        trailers,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     result.unwrap_or_else(|e| {
@@ -345,167 +355,6 @@ fn status_ids(query: &str) -> Result<Vec<String>, ControlError> {
     Ok(ids)
 }
 
-/// `id=ID&count=N&direction=in|out|both&snaplen=N` of `/v1/capture`.
-fn capture_query(query: &str) -> Result<(String, CaptureOpts), ControlError> {
-    let mut id = None;
-    let mut opts = CaptureOpts {
-        count: 0,
-        direction: Direction::Both,
-        snaplen: MAX_SNAPLEN,
-    };
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        match &*k {
-            "id" if id.is_none() => id = Some(v.into_owned()),
-            "id" => return Err(bad("capture takes exactly one id".into())),
-            "count" => {
-                opts.count = v
-                    .parse()
-                    .map_err(|_| bad(format!("count must be a number ≥ 0, got {v:?}")))?
-            }
-            "direction" => {
-                opts.direction = match &*v {
-                    "in" => Direction::In,
-                    "out" => Direction::Out,
-                    "both" => Direction::Both,
-                    _ => return Err(bad(format!("direction must be in, out or both, got {v:?}"))),
-                }
-            }
-            "snaplen" => {
-                opts.snaplen = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_SNAPLEN).contains(n))
-                    .ok_or_else(|| bad(format!("snaplen must be 1–{MAX_SNAPLEN}, got {v:?}")))?
-            }
-            _ => {
-                return Err(bad(format!(
-                    "unknown query parameter {k:?} (capture takes id, count, direction, snaplen)"
-                )));
-            }
-        }
-    }
-    let id = id.ok_or_else(|| bad("capture needs id=LINK".into()))?;
-    Ok((id, opts))
-}
-
-/// The events stream: one JSON object per line, written as it happens.
-/// A client that falls behind the (bounded) channel gets
-/// `{"time":…,"event":"lagged","missed":N}` and then the events after the gap.
-fn events_response(
-    rx: broadcast::Receiver<super::api::Event>,
-    shutdown: watch::Receiver<bool>,
-) -> Response<Body> {
-    let lines = futures::stream::unfold((rx, shutdown), |(mut rx, mut shutdown)| async move {
-        let line = tokio::select! {
-            _ = stopped(&mut shutdown) => return None,
-            r = rx.recv() => match r {
-                Ok(ev) => serde_json::to_vec(&ev).ok()?,
-                Err(broadcast::error::RecvError::Lagged(missed)) => serde_json::to_vec(
-                    &serde_json::json!({"time": now(), "event": "lagged", "missed": missed}),
-                ).ok()?,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            },
-        };
-        let mut line = line;
-        line.push(b'\n');
-        Some((
-            Ok::<_, Infallible>(Frame::data(Bytes::from(line))),
-            (rx, shutdown),
-        ))
-    });
-    let mut resp = Response::new(StreamBody::new(lines).boxed_unsync());
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
-    resp
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
-
-struct CaptureBody {
-    header: Option<Bytes>,
-    cap: Capture,
-    shutdown: watch::Receiver<bool>,
-    trailers: bool,
-    done: bool,
-    _permit: OwnedSemaphorePermit,
-}
-
-async fn capture_response<C: Control>(
-    ctx: &Ctx<C>,
-    query: &str,
-    trailers: bool,
-) -> Result<Response<Body>, ControlError> {
-    let (id, opts) = capture_query(query)?;
-    let point = ctx.control.capture_point(&id)?;
-    let permit = ctx
-        .captures
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ControlError::Failed {
-            message: format!("{MAX_CAPTURES} captures are running already; end one first"),
-        })?;
-    let cap = capture::start(point, opts).await?;
-    let state = CaptureBody {
-        header: Some(Bytes::copy_from_slice(&pcap::file_header(opts.snaplen))),
-        cap,
-        shutdown: ctx.shutdown.clone(),
-        trailers,
-        done: false,
-        _permit: permit,
-    };
-    // Dropping the stream (client gone, shutdown) drops the receiver, which
-    // the capture thread notices within its poll interval and stops.
-    let frames = futures::stream::unfold(state, |mut st| async move {
-        if let Some(h) = st.header.take() {
-            return Some((Ok::<_, Infallible>(Frame::data(h)), st));
-        }
-        if st.done {
-            return None;
-        }
-        let batch = tokio::select! {
-            _ = stopped(&mut st.shutdown) => return None,
-            b = st.cap.data.recv() => b,
-        };
-        match batch {
-            Some(b) => Some((Ok(Frame::data(b)), st)),
-            None => {
-                st.done = true;
-                let end = st.cap.end.try_recv().ok()?;
-                if !st.trailers {
-                    return None;
-                }
-                let value = format!(
-                    "{} packets={} dropped={}",
-                    end.reason.token(),
-                    end.packets,
-                    end.kernel_drops
-                );
-                let mut map = HeaderMap::new();
-                map.insert(CAPTURE_END_TRAILER, HeaderValue::from_str(&value).ok()?);
-                Some((Ok(Frame::trailers(map)), st))
-            }
-        }
-    });
-    let mut resp = Response::new(StreamBody::new(frames).boxed_unsync());
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.tcpdump.pcap"),
-    );
-    h.insert(
-        header::TRAILER,
-        HeaderValue::from_static(CAPTURE_END_TRAILER),
-    );
-    Ok(resp)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,35 +415,6 @@ mod tests {
                 .to_string()
                 .contains("\"ids\"")
         );
-    }
-
-    #[test]
-    fn capture_query_defaults_and_checks_each_value() {
-        let (id, o) = capture_query("id=n%3Aeth0").unwrap();
-        assert_eq!(id, "n:eth0");
-        assert_eq!(
-            o,
-            CaptureOpts {
-                count: 0,
-                direction: Direction::Both,
-                snaplen: MAX_SNAPLEN
-            }
-        );
-        let (_, o) = capture_query("id=x&count=3&direction=in&snaplen=96").unwrap();
-        assert_eq!((o.count, o.direction, o.snaplen), (3, Direction::In, 96));
-        for (q, want) in [
-            ("count=3", "needs id"),
-            ("id=a&id=b", "exactly one id"),
-            ("id=a&count=-1", "count must be"),
-            ("id=a&direction=up", "direction must be"),
-            ("id=a&snaplen=0", "snaplen must be"),
-            ("id=a&snaplen=262145", "snaplen must be"),
-            ("id=a&cnt=3", "unknown query parameter"),
-        ] {
-            let e = capture_query(q).unwrap_err();
-            assert!(matches!(e, ControlError::BadRequest { .. }), "{q}");
-            assert!(e.to_string().contains(want), "{q}: {e}");
-        }
     }
 
     #[tokio::test]

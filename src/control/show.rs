@@ -492,7 +492,10 @@ links:    2 (1 up, 1 failed); not all links connected yet
             "{t}"
         );
         let t = status_table(&s, 1000.0, Some(40));
-        assert!(t.starts_with("LINK         STATE  BRIDGE  ADDRESSES\n"), "{t}");
+        assert!(
+            t.starts_with("LINK         STATE  BRIDGE  ADDRESSES\n"),
+            "{t}"
+        );
         assert!(t.contains("(MTU, SINCE, KIND, OUTER left out"), "{t}");
         let t = status_table(&s, 1000.0, Some(20));
         assert!(t.starts_with("LINK         STATE  ADDRESSES\n"), "{t}");

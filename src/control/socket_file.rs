@@ -194,7 +194,10 @@ mod tests {
         let (_l2, f2) = bind(&q).unwrap();
         std::fs::rename(&q, &p).unwrap();
         drop(f);
-        assert!(p.exists(), "the first server's drop removed the second's socket");
+        assert!(
+            p.exists(),
+            "the first server's drop removed the second's socket"
+        );
         drop(f2);
     }
 }
