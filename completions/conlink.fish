@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_conlink_global_optspecs
-    string join \n compose-file= network-file= default-bridge-mode= default-mtu= keep-veth-offload compose-project= show-config check docker-socket= podman-socket= v/verbose h/help V/version
+    string join \n compose-file= network-file= default-bridge-mode= default-mtu= keep-veth-offload compose-project= show-config check docker-socket= control-socket= podman-socket= v/verbose h/help V/version
 end
 
 function __fish_conlink_needs_command
@@ -33,6 +33,7 @@ patch\t'tc mirred patch between exactly two links'"
 complete -c conlink -n "__fish_conlink_needs_command" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
 complete -c conlink -n "__fish_conlink_needs_command" -l compose-project -d 'Only match services of this compose project (default: conlink\'s own container\'s project and working dir)' -r
 complete -c conlink -n "__fish_conlink_needs_command" -l docker-socket -d 'Docker engine API socket (used when it exists)' -r -F
+complete -c conlink -n "__fish_conlink_needs_command" -l control-socket -d 'The control socket `conlink status`, `link`, `netem`, `capture` and `events` talk to [default: /run/conlink/control.sock]' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l podman-socket -d 'Podman API socket (used when it exists)' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
 complete -c conlink -n "__fish_conlink_needs_command" -l show-config -d 'Print the merged, enriched network config as JSON and exit'
@@ -42,6 +43,11 @@ complete -c conlink -n "__fish_conlink_needs_command" -s h -l help -d 'Print hel
 complete -c conlink -n "__fish_conlink_needs_command" -s V -l version -d 'Print version'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "completions" -d 'Print shell completions for one of the four tools'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "status" -d 'Show the running sidecar\'s links (state, addresses, netem, traffic), bridges, tunnels and milestone'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "link" -d 'Take links administratively down, or up again (held across container restarts)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "netem" -d 'Impair links with netem at run time (per direction; held across container restarts until reset)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "capture" -d 'Capture a link\'s packets as pcap (for tcpdump, tshark, Wireshark)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "events" -d 'Follow what conlink does, one line per event as it happens'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "mdc" -d 'Modular compose: resolve modes, assemble .env and .files, run docker compose'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "wait" -d 'Wait for files, interfaces, addresses, TCP ports or commands, then exec a command'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "copy" -d 'Overlay a directory tree with {{VAR}} templating, then exec a command'
@@ -58,6 +64,52 @@ png\t'needs Graphviz\'s `dot`'"
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conlink -n "__fish_conlink_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand status" -l json -d 'Print the status as JSON (schema: docs/control.md)'
+complete -c conlink -n "__fish_conlink_using_subcommand status" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -f -a "down" -d 'Set links administratively down (the peer end loses carrier)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -f -a "up" -d 'Bring links taken down with `link down` up again'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and not __fish_seen_subcommand_from down up help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from help" -f -a "down" -d 'Set links administratively down (the peer end loses carrier)'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from help" -f -a "up" -d 'Bring links taken down with `link down` up again'
+complete -c conlink -n "__fish_conlink_using_subcommand link; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "set" -d 'Set netem on links: IDs, then `--`, then options in the config\'s netem grammar'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "show" -d 'Show links\' netem: from the config and set at run time, per direction'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "reset" -d 'Drop netem set at run time: back to the config\'s netem'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and not __fish_seen_subcommand_from set show reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l direction -d 'Which traffic: out = leaving the container (as the config\'s netem), in = arriving at it, both = each way' -r -f -a "out\t'Leaving the container'
+in\t'Arriving at the container'
+both\t'Both ways'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l direction -d 'Which direction to reset' -r -f -a "out\t'Leaving the container'
+in\t'Arriving at the container'
+both\t'Both ways'"
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set netem on links: IDs, then `--`, then options in the config\'s netem grammar'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show links\' netem: from the config and set at run time, per direction'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Drop netem set at run time: back to the config\'s netem'
+complete -c conlink -n "__fish_conlink_using_subcommand netem; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s w -l write -d 'Write the pcap to FILE (`-`: standard output, the default when it is not a terminal)' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s c -l count -d 'Stop after COUNT packets (default: until Ctrl-C or the link goes away)' -r
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l direction -d 'Which packets, seen from the container' -r -f -a "out\t'Leaving the container'
+in\t'Arriving at the container'
+both\t'Both ways'"
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l snaplen -d 'Bytes kept of each packet [default and maximum: 262144]' -r
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand capture" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l socket -d 'The running sidecar\'s control socket' -r -F
+complete -c conlink -n "__fish_conlink_using_subcommand events" -l json -d 'One JSON object per line (schema: docs/control.md)'
+complete -c conlink -n "__fish_conlink_using_subcommand events" -s h -l help -d 'Print help'
 complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l modes-dir -d 'Modes dirs (each subdirectory is a mode) or JSON dep files, colon- or comma-separated' -r
 complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l env-file -d 'The env file to write (and to pass to compose)' -r -F
 complete -c conlink -n "__fish_conlink_using_subcommand mdc" -l files-dir -d 'Where the modes\' `<svc>/files/` trees are merged (rebuilt every run)' -r -F
@@ -92,9 +144,19 @@ complete -c conlink -n "__fish_conlink_using_subcommand copy" -s v -l verbose -d
 complete -c conlink -n "__fish_conlink_using_subcommand copy" -s q -l quiet -d 'No summary line'
 complete -c conlink -n "__fish_conlink_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conlink -n "__fish_conlink_using_subcommand copy" -s V -l version -d 'Print version'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "completions" -d 'Print shell completions for one of the four tools'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "mdc" -d 'Modular compose: resolve modes, assemble .env and .files, run docker compose'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "wait" -d 'Wait for files, interfaces, addresses, TCP ports or commands, then exec a command'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "copy" -d 'Overlay a directory tree with {{VAR}} templating, then exec a command'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions mdc wait copy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "completions" -d 'Print shell completions for one of the four tools'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "status" -d 'Show the running sidecar\'s links (state, addresses, netem, traffic), bridges, tunnels and milestone'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "link" -d 'Take links administratively down, or up again (held across container restarts)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "netem" -d 'Impair links with netem at run time (per direction; held across container restarts until reset)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "capture" -d 'Capture a link\'s packets as pcap (for tcpdump, tshark, Wireshark)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "events" -d 'Follow what conlink does, one line per event as it happens'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "mdc" -d 'Modular compose: resolve modes, assemble .env and .files, run docker compose'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "wait" -d 'Wait for files, interfaces, addresses, TCP ports or commands, then exec a command'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "copy" -d 'Overlay a directory tree with {{VAR}} templating, then exec a command'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from link" -f -a "down" -d 'Set links administratively down (the peer end loses carrier)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from link" -f -a "up" -d 'Bring links taken down with `link down` up again'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from netem" -f -a "set" -d 'Set netem on links: IDs, then `--`, then options in the config\'s netem grammar'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from netem" -f -a "show" -d 'Show links\' netem: from the config and set at run time, per direction'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and __fish_seen_subcommand_from netem" -f -a "reset" -d 'Drop netem set at run time: back to the config\'s netem'

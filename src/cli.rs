@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+mod control_cmd;
+
 /// How bridges without an explicit `mode` are built (the flag's values;
 /// the config layer has its own plain `BridgeMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,6 +168,11 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
     pub docker_socket: PathBuf,
 
+    /// The control socket `conlink status`, `link`, `netem`, `capture` and
+    /// `events` talk to [default: /run/conlink/control.sock]
+    #[arg(long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
+    pub control_socket: Option<PathBuf>,
+
     /// Podman API socket (used when it exists)
     #[arg(
         long,
@@ -204,6 +211,12 @@ impl Cli {
             podman_socket: self.podman_socket.clone(),
             keep_veth_offload: self.config.keep_veth_offload,
             verbose: self.verbose > 0 || crate::logging::env_verbose(),
+            control_socket: match &self.control_socket {
+                Some(p) => crate::daemon::ControlSocket::Required(p.clone()),
+                None => crate::daemon::ControlSocket::Default(
+                    crate::control::client::DEFAULT_SOCKET.into(),
+                ),
+            },
         }
     }
 }
@@ -244,6 +257,9 @@ pub enum Sub {
     /// Overlay a directory tree with {{VAR}} templating, then exec a command
     #[command(disable_help_flag = true)]
     Copy(ToolArgs),
+    // The running sidecar's control socket: status, link, netem, capture, events.
+    #[command(flatten)]
+    Control(control_cmd::ControlSub),
 }
 
 /// Everything after a tool's name (see [`Sub::Mdc`]).
@@ -314,6 +330,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    if let Some(Sub::Control(c)) = cli.command {
+        return control_cmd::run(c);
+    }
     match &cli.command {
         Some(Sub::Completions { shell, tool }) => {
             print!("{}", completions(*shell, *tool));

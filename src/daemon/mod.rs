@@ -74,6 +74,16 @@ pub struct Options {
     pub keep_veth_offload: bool,
     /// Log the config, the wired state and timings.
     pub verbose: bool,
+    pub control_socket: ControlSocket,
+}
+
+/// Where the control socket goes, and whether failing to make it stops
+/// start-up (a path asked for) or only turns runtime control off (the
+/// default path, e.g. shared by several conlinks outside containers).
+#[derive(Debug, Clone)]
+pub enum ControlSocket {
+    Required(std::path::PathBuf),
+    Default(std::path::PathBuf),
 }
 
 /// Run until a stop signal. Errors here are start-up failures (exit 1).
@@ -81,6 +91,22 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
     // Before anything touches the kernel: a stop during start-up must tear
     // down what was made, not kill the process half-way.
     let shutdown = Shutdown::install().context("installing signal handlers")?;
+    let server = match &opts.control_socket {
+        ControlSocket::Required(p) => Some(
+            crate::control::server::Server::bind(p)
+                .with_context(|| format!("control socket {}", p.display()))?,
+        ),
+        ControlSocket::Default(p) => match crate::control::server::Server::bind(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(
+                    "control socket {}: {e}; runtime control is off (choose another path with --control-socket)",
+                    p.display()
+                );
+                None
+            }
+        },
+    };
     let started = Instant::now();
     let needs_engine = !network.only_netns_targets();
     let sockets = [opts.docker_socket.clone(), opts.podman_socket.clone()];
@@ -147,6 +173,11 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
     }
 
     let mut tasks = Vec::new();
+    let serving = server.map(|s| {
+        tracing::info!("Control socket: {}", s.path().display());
+        let stop = shutdown.clone();
+        tokio::spawn(s.run(daemon.clone(), async move { stop.requested().await }))
+    });
     if !daemon.network.netns_names().is_empty() {
         // Before the first namespace is wired, so none that appears in
         // between is missed.
@@ -175,6 +206,14 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
     // A link being made is finished and recorded before teardown looks.
     shutdown.drain().await;
     daemon.teardown().await;
+    if let Some(s) = serving {
+        // The server removes its socket and ends its streams on the stop.
+        match tokio::time::timeout(std::time::Duration::from_secs(3), s).await {
+            Ok(Ok(Err(e))) => tracing::warn!("control socket: {e}"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("control socket: did not stop in time"),
+        }
+    }
     Ok(())
 }
 

@@ -2,32 +2,52 @@
 //! (as in its container), with its log captured for the test to read.
 
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-use std::path::Path;
 
 use super::netns::Netns;
 
-/// A running conlink whose stderr goes to a file; killed on drop.
+/// A running conlink whose stderr goes to a file; killed on drop. Each has
+/// its own control socket in a temporary directory.
 pub struct Conlink {
     child: Child,
     log: tempfile::NamedTempFile,
+    dir: tempfile::TempDir,
 }
 
 impl Conlink {
     pub fn start(home: &Netns, args: &[&str]) -> Conlink {
         let log = tempfile::NamedTempFile::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &home.name])
             .arg(super::conlink_bin())
+            .arg("--control-socket")
+            .arg(dir.path().join("control.sock"))
             .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
             .spawn()
             .expect("start conlink");
-        Conlink { child, log }
+        Conlink { child, log, dir }
+    }
+
+    /// This sidecar's control socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("control.sock")
+    }
+
+    /// Run the control client (`conlink ARGS… --socket S`) against it.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(super::conlink_bin())
+            .args(args)
+            .arg("--socket")
+            .arg(self.socket())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run the conlink client")
     }
 
     pub fn log(&self) -> String {
