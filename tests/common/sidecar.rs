@@ -39,12 +39,12 @@ impl Conlink {
         self.dir.path().join("control.sock")
     }
 
-    /// Run the control client (`conlink ARGS… --socket S`) against it.
+    /// Run the control client (`conlink ARGS…`) against it (the socket
+    /// given by its environment variable, so ARGS may end in `-- …`).
     pub fn ctl(&self, args: &[&str]) -> Output {
         Command::new(super::conlink_bin())
             .args(args)
-            .arg("--socket")
-            .arg(self.socket())
+            .env("CONLINK_CONTROL_SOCKET", self.socket())
             .env("NO_COLOR", "1")
             .output()
             .expect("run the conlink client")
