@@ -174,6 +174,27 @@ impl Example {
         );
     }
 
+    /// An address that must stop answering within `timeout`: a removed
+    /// replica's namespace lives until conlink has handled its die event
+    /// (it holds the namespace open until then) and the kernel has torn it
+    /// down, both asynchronous, so the first ping after `compose` returns
+    /// may still get through.
+    pub fn assert_stops_answering(&self, service: &str, index: u32, ip: &str, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            let out = self.try_sh(service, index, &format!("ping -c1 -W1 {ip}"));
+            if !out.status.success() {
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{service}_{index} still reaches {ip} after {timeout:?}; conlink logs:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// `restart network`: conlink gets SIGTERM, removes what it made, and
     /// its next run wires everything again.
     pub fn restart_conlink(&self) {
