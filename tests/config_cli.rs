@@ -57,6 +57,37 @@ fn show_config_prints_the_2x_shape() {
     assert!(v["tunnels"].as_array().unwrap().is_empty());
 }
 
+/// 2.x's test7: a top-level and a service-level plain-string `netem` for
+/// the same link merge as 2.x merges them (the later string wins), not as
+/// two options that clash.
+#[test]
+fn show_config_merges_string_values_like_2x() {
+    let out = conlink(&[
+        "--show-config",
+        "--compose-file",
+        &fixture("test7/compose.yaml"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links = v["services"]["node"]["links"].as_array().unwrap();
+    assert_eq!(links.len(), 2);
+    let eth0 = &links[0];
+    assert_eq!(eth0["dev"], "eth0");
+    assert_eq!(eth0["netem"], serde_json::json!(["rate 10mbit delay 40ms"]));
+    assert_eq!(
+        eth0["ethtool"],
+        serde_json::json!(["--offload tx off", "--offload rx off"])
+    );
+    assert_eq!(eth0["mtu"], 4111);
+    assert_eq!(eth0["mac"], "00:0a:0b:0c:0d:01");
+    assert_eq!(eth0["bridge"]["bridge"], "s1");
+    assert!(links[1].get("netem").is_none());
+}
+
 #[test]
 fn show_config_takes_colon_lists_and_default_flags() {
     let files = format!(

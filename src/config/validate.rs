@@ -103,7 +103,7 @@ impl<'a> Reader<'a> {
             if !known.contains(&k.as_str()) {
                 let at = match f {
                     super::raw::RawField::One(f) => f.at.clone(),
-                    super::raw::RawField::Many(v) => v
+                    super::raw::RawField::Many { items, .. } => items
                         .first()
                         .map(|f| f.at.clone())
                         .unwrap_or_else(|| item.at().key(k)),
