@@ -568,6 +568,17 @@ fn tunnel_rules() {
         n.bridges.contains_key("b"),
         "tunnel bridges are created too"
     );
+    assert_eq!(n.tunnels[0].port, None, "no port: the kernel's default");
+}
+
+#[test]
+fn tunnel_port_is_validated() {
+    let t = |port: Value| json!({"tunnels": [{"type": "vxlan", "bridge": "b", "remote": "1.2.3.4", "vni": 5, "port": port}]});
+    assert_eq!(ok(t(json!(4789))).tunnels[0].port, Some(4789));
+    assert_eq!(ok(t(json!("65535"))).tunnels[0].port, Some(65535));
+    for bad in [json!(0), json!(65536), json!("udp"), json!(-1)] {
+        one_err(t(bad), "tunnels[0].port", "whole number from 1 to 65535");
+    }
 }
 
 #[test]

@@ -37,7 +37,7 @@ const LINK_KEYS: &[&str] = &[
     "ethtool",
 ];
 const BRIDGE_KEYS: &[&str] = &["bridge", "mode"];
-const TUNNEL_KEYS: &[&str] = &["type", "bridge", "remote", "vni", "netem"];
+const TUNNEL_KEYS: &[&str] = &["type", "bridge", "remote", "vni", "netem", "port"];
 const COMMAND_KEYS: &[&str] = &["service", "container", "netns", "command"];
 
 /// Where the fields of a link that later checks refer to were written.
@@ -593,6 +593,9 @@ fn tunnel(item: &RawItem, diag: &mut Diag) -> Option<(TunnelSpec, Origin)> {
             .map_err(|_| "not an IPv4 address (like 192.168.1.2)")
     });
     let vni = r.number("vni", 0, 16_777_215);
+    // UDP port 0 would ask the kernel for its default: say so by leaving
+    // `port` out instead.
+    let port = r.number("port", 1, 65535).map(|(p, _)| p as u16);
     let netem = netem_field(&mut r).0;
     if !r.ok {
         return None;
@@ -604,6 +607,7 @@ fn tunnel(item: &RawItem, diag: &mut Diag) -> Option<(TunnelSpec, Origin)> {
             remote: remote?.0,
             bridge: bridge?.0.to_string(),
             netem,
+            port,
         },
         item.at().clone(),
     ))
