@@ -41,7 +41,7 @@ _conlink() {
 
     case "${cmd}" in
         conlink)
-            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --docker-socket --podman-socket --verbose --help --version graph completions help"
+            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --config-schema --docker-socket --podman-socket --verbose --help --version graph completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -64,6 +64,10 @@ _conlink() {
                     return 0
                     ;;
                 --compose-project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

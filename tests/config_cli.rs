@@ -375,3 +375,45 @@ fn graph_renders_svg_when_dot_is_installed() {
     assert!(svg.contains("<svg"), "{svg}");
     assert!(svg.contains("10.100.2.2/24"));
 }
+
+#[test]
+fn config_schema_prints_a_json_schema() {
+    let out = conlink(&["--config-schema"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let link = &v["$defs"]["link"]["properties"];
+    for k in [
+        "service", "bridge", "ip", "route", "netem", "ethtool", "forward",
+    ] {
+        assert!(link.get(k).is_some(), "link key {k} in {link}");
+    }
+    assert!(v["$defs"]["tunnel"]["properties"].get("port").is_some());
+}
+
+/// conlink 2.x took `--config-schema FILE` (the schema it validated
+/// against); such a command line keeps working, the file is ignored.
+#[test]
+fn config_schema_with_a_2x_file_argument_is_accepted() {
+    let out = conlink(&[
+        "--config-schema",
+        "/app/build/schema.yaml",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+        "--check",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("links on"),
+        "the check ran"
+    );
+    assert!(
+        stderr.contains("--config-schema /app/build/schema.yaml: ignored"),
+        "{stderr}"
+    );
+}

@@ -227,7 +227,10 @@ mod tests {
         // Two strings: the later wins (2.x's test7).
         assert_eq!(
             merged_netem(json!("delay 200ms"), json!("rate 10mbit delay 40ms")),
-            (vec![json!("rate 10mbit delay 40ms")], vec!["links[1].netem".into()])
+            (
+                vec![json!("rate 10mbit delay 40ms")],
+                vec!["links[1].netem".into()]
+            )
         );
         // Two lists: concatenated.
         assert_eq!(
@@ -257,7 +260,11 @@ mod tests {
                              {"service": "n", "route": "c"}]}),
         );
         let c = m.finish();
-        let r: Vec<_> = c.links[0].many("route").iter().map(|f| f.value.clone()).collect();
+        let r: Vec<_> = c.links[0]
+            .many("route")
+            .iter()
+            .map(|f| f.value.clone())
+            .collect();
         assert_eq!(r, [json!("a"), json!("b"), json!("c")]);
     }
 

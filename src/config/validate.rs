@@ -17,7 +17,7 @@ use super::model::{Command, CommandLine, Link, LinkText, Target};
 use super::parse::{ethtool, forward, netem, route};
 use super::raw::{Field, RawConfig, RawItem};
 
-const LINK_KEYS: &[&str] = &[
+pub(crate) const LINK_KEYS: &[&str] = &[
     "type",
     "service",
     "container",
@@ -36,9 +36,9 @@ const LINK_KEYS: &[&str] = &[
     "forward",
     "ethtool",
 ];
-const BRIDGE_KEYS: &[&str] = &["bridge", "mode"];
-const TUNNEL_KEYS: &[&str] = &["type", "bridge", "remote", "vni", "netem", "port"];
-const COMMAND_KEYS: &[&str] = &["service", "container", "netns", "command"];
+pub(crate) const BRIDGE_KEYS: &[&str] = &["bridge", "mode"];
+pub(crate) const TUNNEL_KEYS: &[&str] = &["type", "bridge", "remote", "vni", "netem", "port"];
+pub(crate) const COMMAND_KEYS: &[&str] = &["service", "container", "netns", "command"];
 
 /// Where the fields of a link that later checks refer to were written.
 #[derive(Debug, Clone, Default)]
