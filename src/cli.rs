@@ -211,13 +211,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             Err(code) => return code,
         };
         if cli.show_config {
-            match serde_json::to_string_pretty(&crate::config::show::to_json(&net)) {
-                Ok(s) => println!("{s}"),
-                Err(e) => {
-                    eprintln!("conlink: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+            return print_json(&crate::config::show::to_json(&net));
         } else {
             println!("{}", crate::config::show::summary(&net));
         }
@@ -254,6 +248,9 @@ fn load_config(args: &ConfigArgs) -> Result<crate::config::Network, ExitCode> {
         Ok(net) => {
             for w in &net.warnings {
                 tracing::warn!("{w}");
+            }
+            for n in &net.notes {
+                tracing::info!("{n}");
             }
             Ok(net)
         }

@@ -417,3 +417,34 @@ fn config_schema_with_a_2x_file_argument_is_accepted() {
         "{stderr}"
     );
 }
+
+/// The `auto` → linux fallback is the normal case without openvswitch: one
+/// info line for all bridges, with the reason and how to choose a mode.
+#[test]
+fn auto_bridge_mode_is_one_info_line() {
+    let (_dir, file) = network_file(
+        "links:
+  - {netns: a, bridge: s1}
+  - {netns: b, bridge: s2}
+",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_conlink"))
+        .args(["--check", "--network-file", &file])
+        .env_remove("CONLINK_BRIDGE_MODE")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<_> = stderr.lines().filter(|l| l.contains("mode auto")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains(" INFO "), "{stderr}");
+    assert!(
+        lines[0].contains("bridges s1, s2 have mode auto"),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("--default-bridge-mode"), "{stderr}");
+    assert!(lines[0].contains("CONLINK_BRIDGE_MODE"), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}

@@ -86,7 +86,33 @@ fn defaults_are_filled_in() {
     assert_eq!(n.links[2].base(), Base::Host);
     assert_eq!(n.links[3].mac, None, "no generated MAC for ipvlan");
     assert_eq!(n.bridges["s1"].mode, ResolvedBridgeMode::Linux);
-    assert_eq!(n.warnings.len(), 1, "auto fell back to linux");
+    assert!(n.warnings.is_empty());
+    assert_eq!(
+        n.notes,
+        [
+            "bridge s1 has mode auto and the openvswitch kernel module is not loaded, \
+          so linux bridges are used; to choose a mode, pass --default-bridge-mode \
+          linux|ovs|patch (or set CONLINK_BRIDGE_MODE), or set `mode` in `bridges:`"
+        ],
+        "auto fell back to linux: one note"
+    );
+}
+
+#[test]
+fn auto_bridges_falling_back_to_linux_make_one_note() {
+    let n = ok(
+        json!({"links": [{"netns": "a", "bridge": "s1"}, {"netns": "b", "bridge": "s2"}],
+                      "bridges": [{"bridge": "s3", "mode": "linux"}]}),
+    );
+    assert_eq!(n.notes.len(), 1, "{:?}", n.notes);
+    assert!(
+        n.notes[0].starts_with("bridges s1, s2 have mode auto"),
+        "{:?}",
+        n.notes
+    );
+    let linux = ok(json!({"links": [{"netns": "a", "bridge": "s1"}],
+                          "bridges": [{"bridge": "s1", "mode": "linux"}]}));
+    assert!(linux.notes.is_empty(), "an explicit mode needs no note");
 }
 
 #[test]
