@@ -19,6 +19,7 @@ fn default_via(gw: &str) -> Route {
         src: None,
         mtu: None,
         scope: None,
+        ..Default::default()
     }
 }
 

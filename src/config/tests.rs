@@ -340,7 +340,7 @@ fn value_rules() {
     one_err(base("mtu", json!(67)), "links[0].mtu", "68 to 65535");
     one_err(base("mtu", json!("lots")), "links[0].mtu", "68 to 65535");
     one_err(
-        base("route", json!(["default via 10.0.0.1", "default table 5"])),
+        base("route", json!(["default via 10.0.0.1", "default via 10.0.0.1 realm 5"])),
         "links[0].route[1]",
         "unsupported route word",
     );
