@@ -448,3 +448,23 @@ fn auto_bridge_mode_is_one_info_line() {
     assert!(lines[0].contains("CONLINK_BRIDGE_MODE"), "{stderr}");
     assert!(!stderr.contains("WARN"), "{stderr}");
 }
+
+/// 2.x read `.edn` network files; conlink says how to convert one instead
+/// of misreading it as YAML.
+#[test]
+fn edn_network_files_are_a_config_error_with_the_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.edn");
+    std::fs::write(&path, "{:links [{:service \"node\" :bridge \"s1\"}]}").unwrap();
+    let file = path.display().to_string();
+    let out = conlink(&["--check", "--network-file", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{file}: EDN network files are not supported (conlink 2.x read them)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("clojure.edn/read-string"), "{stderr}");
+}
