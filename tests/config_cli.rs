@@ -339,6 +339,14 @@ fn graph_writes_dot() {
     let dot = std::fs::read_to_string(&out_file).unwrap();
     assert!(dot.starts_with("graph conlink {"));
     assert!(dot.contains("\"service:node2:eth0\" -- \"bridge:s2\""));
+    // node1 states `scale: 2`: one box with both addresses; r0 routes.
+    assert!(dot.contains("label=\"service node1 ×2\""), "{dot}");
+    assert!(dot.contains("10.100.1.2–3/24"), "{dot}");
+    assert!(dot.contains("label=\"service r0 (router)\""), "{dot}");
+    assert!(
+        dot.contains("\"service:node1:eth0\" -- \"service:r0:e1\" [style=dotted"),
+        "{dot}"
+    );
 }
 
 #[test]

@@ -112,6 +112,7 @@ pub fn enrich(v: Validated, s: &Settings, diag: &mut Diag) -> Network {
         commands: v.commands,
         warnings,
         notes,
+        scales: v.scales,
     }
 }
 

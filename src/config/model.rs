@@ -139,4 +139,7 @@ pub struct Network {
     /// Things worth an info log line, once per run (e.g. `auto` bridges
     /// becoming linux bridges).
     pub notes: Vec<String>,
+    /// Replica counts of services, where the compose files state them
+    /// (`scale`, `deploy.replicas`); others run however many compose starts.
+    pub scales: BTreeMap<String, u32>,
 }

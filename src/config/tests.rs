@@ -340,7 +340,10 @@ fn value_rules() {
     one_err(base("mtu", json!(67)), "links[0].mtu", "68 to 65535");
     one_err(base("mtu", json!("lots")), "links[0].mtu", "68 to 65535");
     one_err(
-        base("route", json!(["default via 10.0.0.1", "default via 10.0.0.1 realm 5"])),
+        base(
+            "route",
+            json!(["default via 10.0.0.1", "default via 10.0.0.1 realm 5"]),
+        ),
         "links[0].route[1]",
         "unsupported route word",
     );
@@ -792,7 +795,42 @@ fn graph_has_clusters_bridges_parents_and_remotes() {
         "subgraph \"cluster_host\"",
         "\"container:c:eth0\" -- \"host:eth0\" [label=\"vlan 5\"",
         "\"tunnel:vxlan-7\" -- \"remote:1.2.3.4\"",
+        "\"tunnel:vxlan-7\" [label=\"vxlan-7\\nvni 7, udp 8472\"",
     ] {
         assert!(d.contains(want), "{want}\nnot in\n{d}");
     }
+}
+
+#[test]
+fn graph_shows_replicas_routes_gateways_and_routers() {
+    let mut n = ok(json!({
+        "links": [
+            {"service": "r", "dev": "e1", "bridge": "s1", "ip": "10.0.1.100/24"},
+            {"service": "r", "dev": "e2", "bridge": "s2", "ip": "10.0.2.100/24"},
+            {"service": "node", "bridge": "s1", "ip": "10.0.1.11/24", "route": "default via 10.0.1.100"},
+            {"service": "wide", "bridge": "s2", "ip": "10.0.2.254/16"},
+            {"service": "two", "dev": "e1", "bridge": "s1", "ip": "10.0.1.50/24"},
+            {"service": "two", "dev": "e2", "bridge": "s2", "ip": "10.0.2.50/24"}
+        ],
+        "tunnels": [{"type": "vxlan", "bridge": "s1", "remote": "1.2.3.4", "vni": 7, "port": 4789}]
+    }));
+    n.scales.insert("node".into(), 2);
+    n.scales.insert("wide".into(), 3);
+    let d = graph::to_dot(&n);
+    for want in [
+        // One box per scaled service, with the count and the address range.
+        "label=\"service node ×2\"",
+        "\"service:node:eth0\" [label=\"eth0\\n10.0.1.11–12/24\\n→ default via 10.0.1.100\"",
+        "\"service:wide:eth0\" [label=\"eth0\\n10.0.2.254–10.0.3.0/16\"",
+        // The gateway's interface, as a dotted arrow.
+        "\"service:node:eth0\" -- \"service:r:e1\" [style=dotted, dir=forward",
+        // Two bridges and someone's gateway: a router; two bridges alone: not.
+        "label=\"service r (router)\"",
+        "label=\"service two\"",
+        "vni 7, udp 4789",
+    ] {
+        assert!(d.contains(want), "{want}\nnot in\n{d}");
+    }
+    assert!(!d.contains("label=\"vni"), "no edge label on tunnels: {d}");
+    assert!(!d.contains("label=\"\"]"), "no empty edge labels: {d}");
 }
