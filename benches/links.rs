@@ -97,6 +97,7 @@ fn spec(i: usize, bridge: &str) -> LinkSpec {
             src: None,
             mtu: None,
             scope: None,
+            ..Default::default()
         }],
         netem: None,
         offloads: vec![],

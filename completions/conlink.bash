@@ -146,7 +146,7 @@ _conlink() {
 
     case "${cmd}" in
         conlink)
-            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --docker-socket --control-socket --podman-socket --verbose --help --version graph completions status link netem capture events mdc wait copy help"
+            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --config-schema --docker-socket --control-socket --podman-socket --verbose --help --version graph completions status link netem capture events mdc wait copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +169,10 @@ _conlink() {
                     return 0
                     ;;
                 --compose-project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

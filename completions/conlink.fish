@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_conlink_global_optspecs
-    string join \n compose-file= network-file= default-bridge-mode= default-mtu= keep-veth-offload compose-project= show-config check docker-socket= control-socket= podman-socket= v/verbose h/help V/version
+    string join \n compose-file= network-file= default-bridge-mode= default-mtu= keep-veth-offload compose-project= show-config check config-schema= docker-socket= control-socket= podman-socket= v/verbose h/help V/version
 end
 
 function __fish_conlink_needs_command
@@ -32,6 +32,7 @@ ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
 patch\t'tc mirred patch between exactly two links'"
 complete -c conlink -n "__fish_conlink_needs_command" -l default-mtu -d 'MTU for links that do not set one (not for *vlan/*vtap links, which inherit their parent\'s)' -r
 complete -c conlink -n "__fish_conlink_needs_command" -l compose-project -d 'Only match services of this compose project (default: conlink\'s own container\'s project and working dir)' -r
+complete -c conlink -n "__fish_conlink_needs_command" -l config-schema -d 'Print a JSON Schema of the network config and exit. With a FILE (conlink 2.x\'s form, the schema it validated against) it is accepted and ignored: validation is built in' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l docker-socket -d 'Docker engine API socket (used when it exists)' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l control-socket -d 'The control socket `conlink status`, `link`, `netem`, `capture` and `events` talk to [default: /run/conlink/control.sock]' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l podman-socket -d 'Podman API socket (used when it exists)' -r -F

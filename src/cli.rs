@@ -164,6 +164,12 @@ pub struct Cli {
     #[arg(long, conflicts_with = "show_config")]
     pub check: bool,
 
+    /// Print a JSON Schema of the network config and exit. With a FILE (conlink
+    /// 2.x's form, the schema it validated against) it is accepted and
+    /// ignored: validation is built in
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub config_schema: Option<Option<PathBuf>>,
+
     /// Docker engine API socket (used when it exists)
     #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
     pub docker_socket: PathBuf,
@@ -348,6 +354,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         _ => {}
     }
     crate::logging::init(cli.verbose + u8::from(crate::logging::env_verbose()));
+    match &cli.config_schema {
+        Some(None) => return print_json(&crate::config::schema::schema()),
+        Some(Some(file)) => tracing::info!(
+            "--config-schema {}: ignored, conlink validates the network config itself \
+             (`conlink --config-schema` alone prints its schema)",
+            file.display()
+        ),
+        None => {}
+    }
     if let Some(Sub::Graph(g)) = &cli.command {
         return graph(&g.config(&cli.config), g.format, g.output.as_deref());
     }
@@ -357,13 +372,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             Err(code) => return code,
         };
         if cli.show_config {
-            match serde_json::to_string_pretty(&crate::config::show::to_json(&net)) {
-                Ok(s) => println!("{s}"),
-                Err(e) => {
-                    eprintln!("conlink: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+            return print_json(&crate::config::show::to_json(&net));
         } else {
             println!("{}", crate::config::show::summary(&net));
         }
@@ -401,6 +410,9 @@ fn load_config(args: &ConfigArgs) -> Result<crate::config::Network, ExitCode> {
             for w in &net.warnings {
                 tracing::warn!("{w}");
             }
+            for n in &net.notes {
+                tracing::info!("{n}");
+            }
             Ok(net)
         }
         Err(errs) => {
@@ -414,6 +426,26 @@ fn load_config(args: &ConfigArgs) -> Result<crate::config::Network, ExitCode> {
             }
             Err(ExitCode::from(crate::EXIT_USAGE))
         }
+    }
+}
+
+/// Pretty JSON on stdout; a closed pipe (`| head`) is not an error.
+fn print_json(v: &serde_json::Value) -> ExitCode {
+    use std::io::Write as _;
+    let mut text = match serde_json::to_string_pretty(v) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("conlink: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    text.push('\n');
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("conlink: writing to stdout: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 

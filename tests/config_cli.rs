@@ -57,6 +57,37 @@ fn show_config_prints_the_2x_shape() {
     assert!(v["tunnels"].as_array().unwrap().is_empty());
 }
 
+/// 2.x's test7: a top-level and a service-level plain-string `netem` for
+/// the same link merge as 2.x merges them (the later string wins), not as
+/// two options that clash.
+#[test]
+fn show_config_merges_string_values_like_2x() {
+    let out = conlink(&[
+        "--show-config",
+        "--compose-file",
+        &fixture("test7/compose.yaml"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links = v["services"]["node"]["links"].as_array().unwrap();
+    assert_eq!(links.len(), 2);
+    let eth0 = &links[0];
+    assert_eq!(eth0["dev"], "eth0");
+    assert_eq!(eth0["netem"], serde_json::json!(["rate 10mbit delay 40ms"]));
+    assert_eq!(
+        eth0["ethtool"],
+        serde_json::json!(["--offload tx off", "--offload rx off"])
+    );
+    assert_eq!(eth0["mtu"], 4111);
+    assert_eq!(eth0["mac"], "00:0a:0b:0c:0d:01");
+    assert_eq!(eth0["bridge"]["bridge"], "s1");
+    assert!(links[1].get("netem").is_none());
+}
+
 #[test]
 fn show_config_takes_colon_lists_and_default_flags() {
     let files = format!(
@@ -308,6 +339,14 @@ fn graph_writes_dot() {
     let dot = std::fs::read_to_string(&out_file).unwrap();
     assert!(dot.starts_with("graph conlink {"));
     assert!(dot.contains("\"service:node2:eth0\" -- \"bridge:s2\""));
+    // node1 states `scale: 2`: one box with both addresses; r0 routes.
+    assert!(dot.contains("label=\"service node1 ×2\""), "{dot}");
+    assert!(dot.contains("10.100.1.2–3/24"), "{dot}");
+    assert!(dot.contains("label=\"service r0 (router)\""), "{dot}");
+    assert!(
+        dot.contains("\"service:node1:eth0\" -- \"service:r0:e1\" [style=dotted"),
+        "{dot}"
+    );
 }
 
 #[test]
@@ -343,4 +382,97 @@ fn graph_renders_svg_when_dot_is_installed() {
     let svg = String::from_utf8_lossy(&out.stdout);
     assert!(svg.contains("<svg"), "{svg}");
     assert!(svg.contains("10.100.2.2/24"));
+}
+
+#[test]
+fn config_schema_prints_a_json_schema() {
+    let out = conlink(&["--config-schema"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let link = &v["$defs"]["link"]["properties"];
+    for k in [
+        "service", "bridge", "ip", "route", "netem", "ethtool", "forward",
+    ] {
+        assert!(link.get(k).is_some(), "link key {k} in {link}");
+    }
+    assert!(v["$defs"]["tunnel"]["properties"].get("port").is_some());
+}
+
+/// conlink 2.x took `--config-schema FILE` (the schema it validated
+/// against); such a command line keeps working, the file is ignored.
+#[test]
+fn config_schema_with_a_2x_file_argument_is_accepted() {
+    let out = conlink(&[
+        "--config-schema",
+        "/app/build/schema.yaml",
+        "--compose-file",
+        &fixture("embedded/compose.yaml"),
+        "--check",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("links on"),
+        "the check ran"
+    );
+    assert!(
+        stderr.contains("--config-schema /app/build/schema.yaml: ignored"),
+        "{stderr}"
+    );
+}
+
+/// The `auto` → linux fallback is the normal case without openvswitch: one
+/// info line for all bridges, with the reason and how to choose a mode.
+#[test]
+fn auto_bridge_mode_is_one_info_line() {
+    let (_dir, file) = network_file(
+        "links:
+  - {netns: a, bridge: s1}
+  - {netns: b, bridge: s2}
+",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_conlink"))
+        .args(["--check", "--network-file", &file])
+        .env_remove("CONLINK_BRIDGE_MODE")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<_> = stderr.lines().filter(|l| l.contains("mode auto")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains(" INFO "), "{stderr}");
+    assert!(
+        lines[0].contains("bridges s1, s2 have mode auto"),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("--default-bridge-mode"), "{stderr}");
+    assert!(lines[0].contains("CONLINK_BRIDGE_MODE"), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}
+
+/// 2.x read `.edn` network files; conlink says how to convert one instead
+/// of misreading it as YAML.
+#[test]
+fn edn_network_files_are_a_config_error_with_the_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.edn");
+    std::fs::write(&path, "{:links [{:service \"node\" :bridge \"s1\"}]}").unwrap();
+    let file = path.display().to_string();
+    let out = conlink(&["--check", "--network-file", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{file}: EDN network files are not supported (conlink 2.x read them)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("clojure.edn/read-string"), "{stderr}");
 }

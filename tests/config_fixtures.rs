@@ -119,9 +119,30 @@ fn multiple_compose_files_merge_later_scalar_wins() {
     );
     assert_eq!(
         l.text.route,
-        ["default via 10.1.0.254", "10.9.0.0/16 via 10.1.0.9"]
+        ["10.9.0.0/16 via 10.1.0.9"],
+        "two strings: the later wins, as in 2.x"
     );
     assert_eq!(n.links[1].bridge.as_deref(), Some("s2"));
+}
+
+#[test]
+fn test7_later_netem_string_wins_like_2x() {
+    let n = load(&[("test7/compose.yaml", FileKind::Compose)], &[]);
+    let eth0 = n
+        .links
+        .iter()
+        .find(|l| l.dev.as_str() == "eth0")
+        .expect("node:eth0");
+    assert_eq!(eth0.text.netem, ["rate 10mbit delay 40ms"]);
+    let netem = eth0.netem.as_ref().expect("netem");
+    assert_eq!(
+        netem.delay.as_ref().map(|d| d.latency),
+        Some(std::time::Duration::from_millis(40))
+    );
+    assert!(netem.rate.is_some());
+    assert_eq!(eth0.mtu, Some(4111));
+    assert_eq!(eth0.text.ethtool, ["--offload tx off", "--offload rx off"]);
+    assert_eq!(n.links.len(), 2);
 }
 
 #[test]

@@ -49,13 +49,21 @@ fn status_and_a_link_held_down_across_a_restart() {
     ex.up();
 
     let table = conlink(&ex, &["status"]);
-    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.contains("All links connected"), "{table}");
     let s = status(&ex);
     assert_eq!(s["links"].as_array().unwrap().len(), 5, "{s:#}");
     assert!(
-        s["links"].as_array().unwrap().iter().all(|l| l["state"] == "up"),
+        s["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["state"] == "up"),
         "{s:#}"
     );
 
@@ -64,7 +72,11 @@ fn status_and_a_link_held_down_across_a_restart() {
     let id = node2["id"].as_str().unwrap().to_owned();
     assert_eq!(node2["addresses"][0], "10.0.2.12/24");
     let out = conlink(&ex, &["link", "down", &id]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ex.assert_no_ping("node", 1, "10.0.2.12");
 
     // Restarted while down: it comes back down.
@@ -85,7 +97,11 @@ fn status_and_a_link_held_down_across_a_restart() {
 
     // Up: traffic again.
     let out = conlink(&ex, &["link", "up", &id]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ex.assert_ping("node", 1, "10.0.2.12");
     ex.assert_ping("h1", 1, "10.0.2.12");
     ex.assert_no_errors();

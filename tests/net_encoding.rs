@@ -433,16 +433,34 @@ fn links_match_iproute2() {
 
 #[test]
 fn tunnels_match_iproute2() {
-    let t = |kind| TunnelSpec {
+    let t = |kind, port| TunnelSpec {
         kind,
         vni: 77,
         remote: "192.0.2.9".parse().unwrap(),
         bridge: "b".into(),
         netem: None,
+        port,
     };
+    // No `port`: no port attribute, as iproute2 without `dstport`, so the
+    // kernel picks its default (vxlan 8472 as in conlink 2.x, geneve 6081).
+    same(
+        "link-vxlan-default-port",
+        bytes(&tunnel::message(&t(TunnelKind::Vxlan, None))),
+    );
+    same(
+        "link-geneve-default-port",
+        bytes(&tunnel::message(&t(TunnelKind::Geneve, None))),
+    );
+    // `port: N` is `dstport N`.
+    same(
+        "link-vxlan",
+        bytes(&tunnel::message(&t(TunnelKind::Vxlan, Some(4789)))),
+    );
     same(
         "link-geneve",
-        bytes(&tunnel::message(&t(TunnelKind::Geneve))),
+        bytes(&tunnel::message(&t(TunnelKind::Geneve, Some(6081)))),
     );
-    same("link-vxlan", bytes(&tunnel::message(&t(TunnelKind::Vxlan))));
+    assert_eq!(tunnel::port(&t(TunnelKind::Vxlan, None)), 8472);
+    assert_eq!(tunnel::port(&t(TunnelKind::Geneve, None)), 6081);
+    assert_eq!(tunnel::port(&t(TunnelKind::Vxlan, Some(4789))), 4789);
 }

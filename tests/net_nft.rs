@@ -103,6 +103,7 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
         src: None,
         mtu: None,
         scope: None,
+        ..Default::default()
     }];
     eng.create_link(&NsTarget::Name(svc.name.clone()), "svc:eth0", &s)
         .await

@@ -40,6 +40,7 @@ fn vxlan(vni: u32, bridge: &str) -> TunnelSpec {
         remote: "192.0.2.77".parse().unwrap(),
         bridge: bridge.to_owned(),
         netem: None,
+        port: None,
     }
 }
 
@@ -214,7 +215,7 @@ async fn existing_bridge_and_tunnel_of_the_user_are_left_alone() {
         "remote",
         "192.0.2.99",
         "dstport",
-        "4789",
+        "8472",
     ]);
     let err = eng.create_tunnel(&vxlan(vni, &obr)).await.unwrap_err();
     assert_eq!(
@@ -226,7 +227,8 @@ async fn existing_bridge_and_tunnel_of_the_user_are_left_alone() {
         home.link(&tname)["linkinfo"]["info_data"]["remote"],
         "192.0.2.99"
     );
-    // Another name, same VNI and port: the kernel refuses a second device;
+    // Another name, same VNI and port (8472, the kernel's default that
+    // conlink's tunnel uses): the kernel refuses a second device;
     // the error says why.
     let (vni2, other_vx) = (vni + 1000, common::unique("uv"));
     home.ok(&[
@@ -240,7 +242,7 @@ async fn existing_bridge_and_tunnel_of_the_user_are_left_alone() {
         "remote",
         "192.0.2.99",
         "dstport",
-        "4789",
+        "8472",
     ]);
     let err = eng.create_tunnel(&vxlan(vni2, &obr)).await.unwrap_err();
     assert!(

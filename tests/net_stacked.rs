@@ -289,6 +289,7 @@ async fn netem_and_geneve_report_missing_modules() {
         remote: "192.0.2.7".parse().unwrap(),
         bridge: br.clone(),
         netem: None,
+        port: None,
     };
     match (
         eng.create_tunnel(&t).await,

@@ -19,6 +19,7 @@ fn default_via(gw: &str) -> Route {
         src: None,
         mtu: None,
         scope: None,
+        ..Default::default()
     }
 }
 
@@ -218,6 +219,7 @@ async fn vxlan_between_two_hosts() {
                 remote: remote.parse().unwrap(),
                 bridge: br.clone(),
                 netem: None,
+                port: None,
             })
             .await
             .unwrap();
@@ -227,8 +229,23 @@ async fn vxlan_between_two_hosts() {
     let info = &v["linkinfo"]["info_data"];
     assert_eq!(info["id"], 4242, "{v}");
     assert_eq!(info["remote"], "192.168.231.2");
-    assert_eq!(info["port"], 4789);
+    assert_eq!(
+        info["port"], 8472,
+        "no `port`: the kernel's default, as 2.x"
+    );
     assert_eq!(v["master"], br.as_str());
+    // An explicit `port` is the device's UDP port.
+    e1.create_tunnel(&TunnelSpec {
+        kind: TunnelKind::Vxlan,
+        vni: 4243,
+        remote: "192.168.231.2".parse().unwrap(),
+        bridge: br.clone(),
+        netem: None,
+        port: Some(4789),
+    })
+    .await
+    .unwrap();
+    assert_eq!(h1.link("vxlan-4243")["linkinfo"]["info_data"]["port"], 4789);
 
     let mut s1 = veth("eth0", "c1-eth0", &br, "10.63.0.1/24");
     s1.mtu = Some(1400);

@@ -46,6 +46,7 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
         src: None,
         mtu: None,
         scope: None,
+        ..Default::default()
     }];
     let made = eng
         .create_link(&NsTarget::Name(c1.name.clone()), "c1:eth0", &s1)
@@ -158,6 +159,7 @@ async fn failed_link_is_rolled_back_and_names_container_dev() {
         src: None,
         mtu: None,
         scope: None,
+        ..Default::default()
     }];
     let err = eng
         .create_link(&NsTarget::Name(c1.name.clone()), "web_1:eth0", &s)

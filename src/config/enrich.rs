@@ -64,8 +64,9 @@ pub fn enrich(v: Validated, s: &Settings, diag: &mut Diag) -> Network {
             format!("must be from 68 to 65535 (got {})", s.default_mtu),
         );
     }
-    let mut warnings = vec![];
-    let bridges = resolve_bridges(&v, s, diag, &mut warnings);
+    let warnings = vec![];
+    let mut notes = vec![];
+    let bridges = resolve_bridges(&v, s, diag, &mut notes);
     let (mut links, ats): (Vec<Link>, Vec<LinkAt>) = v.links.into_iter().unzip();
     for l in &mut links {
         if !l.kind.has_host_parent() && l.mtu.is_none() {
@@ -111,16 +112,20 @@ pub fn enrich(v: Validated, s: &Settings, diag: &mut Diag) -> Network {
         tunnels: v.tunnels.into_iter().map(|(t, _)| t).collect(),
         commands: v.commands,
         warnings,
+        notes,
+        scales: v.scales,
     }
 }
 
 /// Declared bridges plus those only named by links or tunnels (which get
-/// the default mode), with `auto` decided by the openvswitch module.
+/// the default mode), with `auto` decided by the openvswitch module. The
+/// `auto` bridges that become linux bridges are named in one note: it is
+/// the normal case on hosts without openvswitch, not a problem.
 fn resolve_bridges(
     v: &Validated,
     s: &Settings,
     diag: &mut Diag,
-    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> BTreeMap<String, BridgeSpec> {
     let mut wanted: Vec<(String, BridgeMode, Origin)> = vec![];
     let mut index = HashMap::new();
@@ -148,6 +153,7 @@ fn resolve_bridges(
         }
     }
     let mut out = BTreeMap::new();
+    let mut auto_linux = vec![];
     for (name, mode, at) in wanted {
         let resolved = match mode {
             BridgeMode::Linux => ResolvedBridgeMode::Linux,
@@ -163,9 +169,7 @@ fn resolve_bridges(
             }
             BridgeMode::Auto if s.ovs_loaded => ResolvedBridgeMode::Ovs,
             BridgeMode::Auto => {
-                warnings.push(format!(
-                    "bridge {name} has mode auto and the openvswitch kernel module is not loaded: using a linux bridge"
-                ));
+                auto_linux.push(name.clone());
                 ResolvedBridgeMode::Linux
             }
         };
@@ -177,7 +181,22 @@ fn resolve_bridges(
             },
         );
     }
+    if !auto_linux.is_empty() {
+        notes.push(auto_linux_note(&auto_linux));
+    }
     out
+}
+
+fn auto_linux_note(names: &[String]) -> String {
+    let (what, verb) = match names {
+        [one] => (format!("bridge {one}"), "has"),
+        many => (format!("bridges {}", many.join(", ")), "have"),
+    };
+    format!(
+        "{what} {verb} mode auto and the openvswitch kernel module is not loaded, \
+         so linux bridges are used; to choose a mode, pass --default-bridge-mode \
+         linux|ovs|patch (or set CONLINK_BRIDGE_MODE), or set `mode` in `bridges:`"
+    )
 }
 
 /// Patch bridges join exactly two ends; forwards need a real bridge.

@@ -49,42 +49,49 @@ fn describe(nets: &[Ipv4Net]) -> String {
 }
 
 /// Report every `via` the kernel would refuse on a device of the target's
-/// own links.
+/// own links (each nexthop of a multipath route on its own device). An
+/// `onlink` gateway is taken as on the link, as the kernel takes it.
 pub fn check_gateways(links: &[Link], ats: &[LinkAt], diag: &mut Diag) {
     for (l, at) in links.iter().zip(ats) {
         for (i, r) in l.routes.iter().enumerate() {
-            let Some(gw) = r.via else { continue };
-            let oif = r.dev.as_ref().unwrap_or(&l.dev);
-            if !links.iter().any(|o| o.target == l.target && &o.dev == oif) {
-                continue; // not a device conlink makes here
-            }
-            let nets = reachable_on(links, l, oif);
-            if nets.iter().any(|n| n.contains(gw)) {
-                continue;
-            }
-            let where_ = at.route.get(i).unwrap_or(&l.origin);
-            let text = l.text.route.get(i).map(String::as_str).unwrap_or("");
-            let has = if nets.is_empty() {
-                format!(
-                    "{oif} has no address (`ip`) and no device route (`PREFIX dev {oif}`) in {}",
-                    l.target
-                )
-            } else {
-                format!(
-                    "{oif} reaches only {} (its `ip` and device routes in {})",
-                    describe(&nets),
-                    l.target
-                )
-            };
-            diag.push(
-                super::errors::ConfigError::new(
-                    where_,
+            for (gw, dev, onlink) in r.paths() {
+                let Some(gw) = gw else { continue };
+                if onlink {
+                    continue;
+                }
+                let oif = dev.unwrap_or(&l.dev);
+                if !links.iter().any(|o| o.target == l.target && &o.dev == oif) {
+                    continue; // not a device conlink makes here
+                }
+                let nets = reachable_on(links, l, oif);
+                if nets.iter().any(|n| n.contains(gw)) {
+                    continue;
+                }
+                let where_ = at.route.get(i).unwrap_or(&l.origin);
+                let text = l.text.route.get(i).map(String::as_str).unwrap_or("");
+                let has = if nets.is_empty() {
                     format!(
-                        "gateway {gw} is not reachable through {oif}: {has}; the kernel would refuse this route"
-                    ),
-                )
-                .with_text(text),
-            );
+                        "{oif} has no address (`ip`) and no device route (`PREFIX dev {oif}`) in {}",
+                        l.target
+                    )
+                } else {
+                    format!(
+                        "{oif} reaches only {} (its `ip` and device routes in {})",
+                        describe(&nets),
+                        l.target
+                    )
+                };
+                diag.push(
+                    super::errors::ConfigError::new(
+                        where_,
+                        format!(
+                            "gateway {gw} is not reachable through {oif}: {has}; the kernel would \
+                             refuse this route (add `onlink` if the gateway is on that link anyway)"
+                        ),
+                    )
+                    .with_text(text),
+                );
+            }
         }
     }
 }
@@ -124,6 +131,12 @@ mod tests {
                       route: ['10.0.0.254/32 dev eth0', default via 10.0.0.254]}]",
             // A device conlink does not make: not checked.
             "links: [{netns: a, bridge: s1, ip: 10.0.0.1/24, route: default via 172.17.0.1 dev eth9}]",
+            // `onlink`: the user says the gateway is on the link.
+            "links: [{netns: a, bridge: s1, ip: 10.0.0.1/24, route: default via 192.0.2.1 onlink}]",
+            // Multipath: each nexthop on its own device.
+            "links: [{netns: a, bridge: s1, ip: 10.0.0.1/24,
+                      route: 'default nexthop via 10.0.0.254 nexthop via 10.1.0.254 dev eth1 weight 3'},
+                     {netns: a, dev: eth1, bridge: s2, ip: 10.1.0.1/24}]",
         ];
         for y in ok {
             assert_eq!(errors(y), Vec::<String>::new(), "{y}");
@@ -141,7 +154,8 @@ mod tests {
             e[0],
             "n.yaml: links[0].route[1]: gateway 10.1.0.1 is not reachable through eth0: \
              eth0 reaches only 10.0.0.0/24 (its `ip` and device routes in netns a); \
-             the kernel would refuse this route (got \"10.8.0.0/16 via 10.1.0.1\")"
+             the kernel would refuse this route (add `onlink` if the gateway is on that \
+             link anyway) (got \"10.8.0.0/16 via 10.1.0.1\")"
         );
         // In another link's subnet, but the route leaves through eth0.
         let e = errors(
@@ -150,6 +164,17 @@ mod tests {
         );
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].contains("links[0].route: gateway 10.1.0.254"), "{e:?}");
+        // A nexthop whose gateway is not on its device.
+        let e = errors(
+            "links: [{netns: a, bridge: s1, ip: 10.0.0.1/24,
+                      route: 'default nexthop via 10.0.0.254 nexthop via 10.0.0.253 dev eth1'},
+                     {netns: a, dev: eth1, bridge: s2, ip: 10.1.0.1/24}]",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("links[0].route: gateway 10.0.0.253 is not reachable through eth1"),
+            "{e:?}"
+        );
         // The same subnet on another target does not count.
         let e = errors(
             "links: [{netns: a, bridge: s1, route: default via 10.0.0.254},

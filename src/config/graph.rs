@@ -1,15 +1,23 @@
 //! `conlink graph`: the topology as Graphviz DOT — each service, container
-//! and namespace a cluster with its interfaces, bridges and tunnels inside a
+//! and namespace a cluster with its interfaces (a scaled service once, with
+//! its replica count and address range), bridges and tunnels inside a
 //! conlink cluster, *vlan parents inside a host cluster, tunnels to their
-//! remotes — and SVG/PNG by piping the DOT through `dot` when installed.
+//! remotes, routes on the interfaces and dotted arrows to the gateways
+//! conlink knows, routers marked — and SVG/PNG by piping the DOT through
+//! `dot` when installed.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::Stdio;
 
+use std::collections::{BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+
+use crate::net::addr::Ipv4Net;
 use crate::net::spec::{LinkKind, ResolvedBridgeMode};
 
-use super::model::{Link, Network, Target};
+use super::instance::offset_ip;
+use super::model::{CommandLine, Link, Network, Target};
 
 /// Output formats of `conlink graph`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,15 +63,103 @@ fn dev_id(l: &Link) -> String {
     format!("{}:{}", target_id(&l.target), l.dev)
 }
 
-fn dev_label(l: &Link) -> String {
+/// How many replicas a target stands for, when known (services whose
+/// compose file states `scale`/`deploy.replicas`); 1 otherwise.
+fn replicas(net: &Network, t: &Target) -> u32 {
+    match t {
+        Target::Service(name) => net.scales.get(name).copied().unwrap_or(1),
+        _ => 1,
+    }
+}
+
+/// The addresses of a link's replicas, first to last.
+fn replica_ips(l: &Link, n: u32) -> Vec<Ipv4Net> {
+    let Some(ip) = l.ip else { return vec![] };
+    (0..n.max(1)).filter_map(|i| offset_ip(ip, i)).collect()
+}
+
+/// `10.0.2.11/24`, or for replicas `10.0.2.11–12/24` (the whole last
+/// address when more than the last octet changes).
+fn ip_range(ips: &[Ipv4Net]) -> Option<String> {
+    let (first, last) = (ips.first()?, ips.last()?);
+    if first == last {
+        return Some(format!("{}/{}", first.addr(), first.prefix()));
+    }
+    let (a, b) = (first.addr().octets(), last.addr().octets());
+    let tail = if a[..3] == b[..3] {
+        b[3].to_string()
+    } else {
+        last.addr().to_string()
+    };
+    Some(format!("{}–{tail}/{}", first.addr(), first.prefix()))
+}
+
+/// `s`, cut to `max` characters with `…` when longer.
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// The interface box: name, address (range), NAT, and one line per route.
+fn dev_label(l: &Link, n: u32) -> String {
     let mut s = l.dev.to_string();
-    if let Some(ip) = l.ip {
+    if let Some(ip) = ip_range(&replica_ips(l, n)) {
         write!(s, "\n{ip}").ok();
     }
     if let Some(nat) = l.nat {
         write!(s, "\nnat {nat}").ok();
     }
+    for r in &l.text.route {
+        write!(s, "\n→ {}", short(r, 40)).ok();
+    }
     s
+}
+
+/// Which interface each address belongs to (every replica's address).
+fn owners(net: &Network) -> HashMap<Ipv4Addr, &Link> {
+    let mut out = HashMap::new();
+    for l in &net.links {
+        for ip in replica_ips(l, replicas(net, &l.target)) {
+            out.entry(ip.addr()).or_insert(l);
+        }
+    }
+    out
+}
+
+/// Targets that route between networks: links on two or more bridges, and
+/// either another target's route through one of their addresses or a
+/// command of theirs that turns on IP forwarding.
+fn routers<'a>(net: &'a Network, owners: &HashMap<Ipv4Addr, &'a Link>) -> BTreeSet<&'a Target> {
+    let mut out = BTreeSet::new();
+    for t in net.targets() {
+        let bridges: BTreeSet<&str> = net
+            .links_for(t)
+            .filter_map(|l| l.bridge.as_deref())
+            .collect();
+        if bridges.len() < 2 {
+            continue;
+        }
+        let is_gateway = net.links.iter().filter(|l| &l.target != t).any(|l| {
+            l.routes
+                .iter()
+                .flat_map(|r| r.gateways())
+                .any(|gw| owners.get(&gw).is_some_and(|o| &o.target == t))
+        });
+        let forwards = net.commands_for(t).any(|c| match &c.command {
+            CommandLine::Shell(s) => s.contains("ip_forward") || s.contains("forwarding"),
+            CommandLine::Exec(v) => v
+                .iter()
+                .any(|a| a.contains("ip_forward") || a.contains("forwarding")),
+        });
+        if is_gateway || forwards {
+            out.insert(t);
+        }
+    }
+    out
 }
 
 /// The topology in DOT.
@@ -75,12 +171,25 @@ pub fn to_dot(net: &Network) -> String {
     o.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n\n");
 
     // Containers, services and namespaces with their interfaces.
+    let owners = owners(net);
+    let routers = routers(net, &owners);
     for t in net.targets() {
-        let (what, color) = match t {
+        let (what, mut color) = match t {
             Target::Service(_) => ("service", "#e8f0fe"),
             Target::Container(_) => ("container", "#e6f4ea"),
             Target::Netns(_) => ("netns", "#fef7e0"),
         };
+        let n = replicas(net, t);
+        let mut label = format!("{what} {}", t.name());
+        if n != 1 {
+            write!(label, " ×{n}").ok();
+        }
+        let mut pen = "";
+        if routers.contains(t) {
+            label.push_str(" (router)");
+            color = "#fde9d9";
+            pen = " penwidth=2;";
+        }
         writeln!(
             o,
             "  subgraph {} {{",
@@ -89,8 +198,8 @@ pub fn to_dot(net: &Network) -> String {
         .ok();
         writeln!(
             o,
-            "    label={}; style=filled; fillcolor={};",
-            q(&format!("{what} {}", t.name())),
+            "    label={}; style=filled; fillcolor={};{pen}",
+            q(&label),
             q(color)
         )
         .ok();
@@ -100,7 +209,7 @@ pub fn to_dot(net: &Network) -> String {
                 o,
                 "    {} [label={}, shape=box, style=\"rounded,filled\", fillcolor=white];",
                 q(&dev_id(l)),
-                q(&dev_label(l))
+                q(&dev_label(l, n))
             )
             .ok();
         }
@@ -124,11 +233,18 @@ pub fn to_dot(net: &Network) -> String {
         .ok();
     }
     for t in &net.tunnels {
+        // vni and port on the device, not on the edge: an edge label next
+        // to the cluster's border landed on the cluster's title.
         writeln!(
             o,
             "    {} [label={}, shape=cds];",
             q(&format!("tunnel:{}", t.dev_name())),
-            q(&t.dev_name())
+            q(&format!(
+                "{}\nvni {}, udp {}",
+                t.dev_name(),
+                t.vni,
+                crate::net::tunnel::port(t)
+            ))
         )
         .ok();
     }
@@ -176,14 +292,11 @@ pub fn to_dot(net: &Network) -> String {
         let from = q(&dev_id(l));
         match (&l.kind, &l.bridge, &l.outer_dev) {
             (LinkKind::Veth, Some(b), outer) => {
-                let label = outer.as_ref().map(|x| x.to_string()).unwrap_or_default();
-                writeln!(
-                    o,
-                    "  {from} -- {} [label={}];",
-                    q(&format!("bridge:{b}")),
-                    q(&label)
-                )
-                .ok();
+                let label = match outer {
+                    Some(x) => format!(" [label={}]", q(x.as_str())),
+                    None => String::new(),
+                };
+                writeln!(o, "  {from} -- {}{label};", q(&format!("bridge:{b}"))).ok();
             }
             (kind, _, Some(parent)) if kind.has_host_parent() => {
                 let label = match kind {
@@ -206,11 +319,30 @@ pub fn to_dot(net: &Network) -> String {
         writeln!(o, "  {dev} -- {};", q(&format!("bridge:{}", t.bridge))).ok();
         writeln!(
             o,
-            "  {dev} -- {} [label={}, style=bold];",
-            q(&format!("remote:{}", t.remote)),
-            q(&format!("vni {}", t.vni))
+            "  {dev} -- {} [style=bold];",
+            q(&format!("remote:{}", t.remote))
         )
         .ok();
+    }
+    // Routes to gateways conlink knows: a dotted arrow from the interface
+    // to the gateway's interface, left out of the layout's ranking so the
+    // picture keeps its shape.
+    let mut drawn = BTreeSet::new();
+    for l in &net.links {
+        for gw in l.routes.iter().flat_map(|r| r.gateways()) {
+            let Some(to) = owners.get(&gw) else { continue };
+            if to.target == l.target || !drawn.insert((dev_id(l), dev_id(to))) {
+                continue;
+            }
+            writeln!(
+                o,
+                "  {} -- {} [style=dotted, dir=forward, arrowhead=vee, color=\"#5f6368\", constraint=false, tooltip={}];",
+                q(&dev_id(l)),
+                q(&dev_id(to)),
+                q(&format!("gateway {gw}"))
+            )
+            .ok();
+        }
     }
     o.push_str("}\n");
     o

@@ -223,7 +223,7 @@ impl Link {
 }
 
 /// `ip + offset`, staying inside the subnet and off its broadcast address.
-fn offset_ip(ip: Ipv4Net, offset: u32) -> Option<Ipv4Net> {
+pub(crate) fn offset_ip(ip: Ipv4Net, offset: u32) -> Option<Ipv4Net> {
     if offset == 0 {
         return Some(ip);
     }

@@ -16,14 +16,25 @@ use super::errors::{ConfigError, Origin};
 pub enum Format {
     Yaml,
     Json,
+    /// conlink 2.x also read `.edn` network files. No maintained, small
+    /// Rust EDN reader fits (edn-rs is deprecated; edn-format pulls in
+    /// bigdecimal, chrono, uuid 0.8 and more for a format almost nobody
+    /// used here), so such a file is an error that says how to convert it.
+    Edn,
 }
 
+/// How to turn a 2.x `.edn` network file into JSON, in one line.
+pub const EDN_CONVERSION: &str = "bb -e '(-> (slurp \"net.edn\") clojure.edn/read-string \
+     (cheshire.core/generate-string {:pretty true}) println)' > net.json";
+
 impl Format {
-    /// `.json` is JSON; everything else (compose files are often named
-    /// without the usual extensions) is YAML, a superset of JSON anyway.
+    /// `.json` is JSON, `.edn` EDN; everything else (compose files are
+    /// often named without the usual extensions) is YAML, a superset of
+    /// JSON anyway.
     pub fn of(path: &Path) -> Format {
         match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+            Some(e) if e.eq_ignore_ascii_case("edn") => Format::Edn,
             _ => Format::Yaml,
         }
     }
@@ -49,6 +60,12 @@ pub fn load_file(path: &Path) -> Result<LoadedFile, ConfigError> {
 /// Parse config text; the error is a message for the caller to place.
 pub fn parse_text(text: &str, format: Format) -> Result<Value, String> {
     let value = match format {
+        Format::Edn => {
+            return Err(format!(
+                "EDN network files are not supported (conlink 2.x read them): \
+                 convert it to JSON or YAML, e.g. with babashka: {EDN_CONVERSION}"
+            ));
+        }
         Format::Json => {
             serde_json::from_str::<Value>(text).map_err(|e| format!("invalid JSON: {e}"))?
         }
@@ -126,6 +143,10 @@ mod tests {
                 .starts_with("invalid YAML")
         );
         assert_eq!(Format::of(Path::new("x.JSON")), Format::Json);
+        assert_eq!(Format::of(Path::new("net.edn")), Format::Edn);
+        let e = parse_text("{:links []}", Format::Edn).unwrap_err();
+        assert!(e.starts_with("EDN network files are not supported"), "{e}");
+        assert!(e.contains("clojure.edn/read-string"), "{e}");
         assert_eq!(Format::of(Path::new("compose")), Format::Yaml);
     }
 }

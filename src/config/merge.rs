@@ -1,7 +1,14 @@
 //! Merging the blocks of all files into one raw config, with 2.x's rules:
-//! links keyed by (target, dev) and deep-merged (maps merge, lists
-//! concatenate, the later scalar wins); bridges keyed by name (later fields
-//! win); tunnels and commands concatenated.
+//! links keyed by (target, dev) and deep-merged; bridges keyed by name
+//! (later fields win); tunnels and commands concatenated.
+//!
+//! The deep merge works on the values as written, like 2.x's
+//! `(merge-with …)`: maps merge, two lists concatenate, and otherwise the
+//! later value wins — so two plain strings for `netem` or `route` keep only
+//! the later one, and a list after a string replaces it. Only then are the
+//! string-or-list keys read as lists. (2.x concatenated a string after a
+//! list character by character, which could only fail; here the string is
+//! appended as one more item.)
 
 use std::collections::HashMap;
 
@@ -93,7 +100,14 @@ pub fn merge_item(into: &mut RawItem, later: RawItem) {
 
 fn merge_field(into: &mut RawField, later: RawField) {
     match (into, later) {
-        (RawField::Many(a), RawField::Many(b)) => a.extend(b),
+        // An earlier list absorbs what follows (a string as one item).
+        (
+            RawField::Many {
+                items: a,
+                list: true,
+            },
+            RawField::Many { items: b, .. },
+        ) => a.extend(b),
         (RawField::One(a), RawField::One(b)) => {
             if let (Value::Object(am), Value::Object(bm)) = (&mut a.value, &b.value) {
                 deep_merge_maps(am, bm);
@@ -180,16 +194,78 @@ mod tests {
         let routes: Vec<_> = l.many("route").iter().map(|f| f.at.path.as_str()).collect();
         assert_eq!(
             routes,
-            [
-                "x-network.links[0].route",
-                "services.n.x-network.links[0].route[0]"
-            ]
+            ["services.n.x-network.links[0].route[0]"],
+            "a list after a string replaces it"
         );
         assert_eq!(l.origins.len(), 3);
         assert_eq!(c.bridges.len(), 2);
         assert_eq!(c.bridges[0].str("mode"), Some("patch"));
         assert_eq!(c.tunnels.len(), 2);
         assert_eq!(c.commands.len(), 1);
+    }
+
+    /// The `netem` values of one link defined twice, in order.
+    fn merged_netem(first: Value, second: Value) -> (Vec<Value>, Vec<String>) {
+        let mut m = Merger::default();
+        add(
+            &mut m,
+            "a.yaml",
+            FileKind::Network,
+            json!({"links": [{"service": "n", "netem": first}, {"service": "n", "netem": second}]}),
+        );
+        let c = m.finish();
+        assert_eq!(c.links.len(), 1);
+        let items = c.links[0].many("netem");
+        (
+            items.iter().map(|f| f.value.clone()).collect(),
+            items.iter().map(|f| f.at.path.clone()).collect(),
+        )
+    }
+
+    #[test]
+    fn string_or_list_values_merge_as_written_like_2x() {
+        // Two strings: the later wins (2.x's test7).
+        assert_eq!(
+            merged_netem(json!("delay 200ms"), json!("rate 10mbit delay 40ms")),
+            (
+                vec![json!("rate 10mbit delay 40ms")],
+                vec!["links[1].netem".into()]
+            )
+        );
+        // Two lists: concatenated.
+        assert_eq!(
+            merged_netem(json!(["delay 1ms"]), json!(["loss 1%"])).0,
+            [json!("delay 1ms"), json!("loss 1%")]
+        );
+        // A list after a string replaces it.
+        assert_eq!(
+            merged_netem(json!("delay 1ms"), json!(["loss 1%", "rate 1mbit"])).0,
+            [json!("loss 1%"), json!("rate 1mbit")]
+        );
+        // A string after a list is appended (2.x split it into characters).
+        assert_eq!(
+            merged_netem(json!(["delay 1ms"]), json!("loss 1%")),
+            (
+                vec![json!("delay 1ms"), json!("loss 1%")],
+                vec!["links[0].netem[0]".into(), "links[1].netem".into()]
+            )
+        );
+        // A list that absorbed a string stays a list for the next merge.
+        let mut m = Merger::default();
+        add(
+            &mut m,
+            "a.yaml",
+            FileKind::Network,
+            json!({"links": [{"service": "n", "route": ["a"]}, {"service": "n", "route": "b"},
+                             {"service": "n", "route": "c"}]}),
+        );
+        let c = m.finish();
+        let r: Vec<_> = c.links[0]
+            .many("route")
+            .iter()
+            .map(|f| f.value.clone())
+            .collect();
+        assert_eq!(r, [json!("a"), json!("b"), json!("c")]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod model;
 pub mod names;
 pub mod parse;
 pub mod raw;
+pub mod schema;
 pub mod show;
 pub mod validate;
 

@@ -134,6 +134,12 @@ pub struct Network {
     pub bridges: BTreeMap<String, BridgeSpec>,
     pub tunnels: Vec<TunnelSpec>,
     pub commands: Vec<Command>,
-    /// Things worth a log line (e.g. `auto` bridges falling back to linux).
+    /// Things worth a warning log line.
     pub warnings: Vec<String>,
+    /// Things worth an info log line, once per run (e.g. `auto` bridges
+    /// becoming linux bridges).
+    pub notes: Vec<String>,
+    /// Replica counts of services, where the compose files state them
+    /// (`scale`, `deploy.replicas`); others run however many compose starts.
+    pub scales: BTreeMap<String, u32>,
 }

@@ -16,13 +16,16 @@ pub struct Field {
     pub at: Origin,
 }
 
-/// A field as merged: a single value (the later wins) or a list (lists from
-/// several definitions concatenate). `route`, `netem`, `forward`, `ethtool`
-/// are lists; a single string is a list of one.
+/// A field as merged: a single value, or the items of a string-or-list key
+/// (`route`, `netem`, `forward`, `ethtool`; a single string is one item).
+/// `list` remembers whether the value was written as a list, because
+/// merging follows 2.x's rules on the values as written (see
+/// [`super::merge`]): two strings → the later wins, two lists → they
+/// concatenate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawField {
     One(Field),
-    Many(Vec<Field>),
+    Many { items: Vec<Field>, list: bool },
 }
 
 /// One link, bridge, tunnel or command definition (possibly merged from
@@ -46,13 +49,13 @@ impl RawItem {
     pub fn one(&self, key: &str) -> Option<&Field> {
         match self.get(key)? {
             RawField::One(f) => Some(f),
-            RawField::Many(_) => None,
+            RawField::Many { .. } => None,
         }
     }
     /// A list field (empty when absent).
     pub fn many(&self, key: &str) -> &[Field] {
         match self.get(key) {
-            Some(RawField::Many(v)) => v,
+            Some(RawField::Many { items, .. }) => items,
             _ => &[],
         }
     }
@@ -252,19 +255,24 @@ fn item_from_map(fields: &Map<String, Value>, at: &Origin) -> RawItem {
             let fat = at.key(k);
             let f = if LIST_KEYS.contains(&k.as_str()) {
                 match v {
-                    Value::Array(vs) => RawField::Many(
-                        vs.iter()
+                    Value::Array(vs) => RawField::Many {
+                        items: vs
+                            .iter()
                             .enumerate()
                             .map(|(i, v)| Field {
                                 value: v.clone(),
                                 at: fat.index(i),
                             })
                             .collect(),
-                    ),
-                    v => RawField::Many(vec![Field {
-                        value: v.clone(),
-                        at: fat,
-                    }]),
+                        list: true,
+                    },
+                    v => RawField::Many {
+                        items: vec![Field {
+                            value: v.clone(),
+                            at: fat,
+                        }],
+                        list: false,
+                    },
                 }
             } else {
                 RawField::One(Field {

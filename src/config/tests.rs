@@ -86,7 +86,33 @@ fn defaults_are_filled_in() {
     assert_eq!(n.links[2].base(), Base::Host);
     assert_eq!(n.links[3].mac, None, "no generated MAC for ipvlan");
     assert_eq!(n.bridges["s1"].mode, ResolvedBridgeMode::Linux);
-    assert_eq!(n.warnings.len(), 1, "auto fell back to linux");
+    assert!(n.warnings.is_empty());
+    assert_eq!(
+        n.notes,
+        [
+            "bridge s1 has mode auto and the openvswitch kernel module is not loaded, \
+          so linux bridges are used; to choose a mode, pass --default-bridge-mode \
+          linux|ovs|patch (or set CONLINK_BRIDGE_MODE), or set `mode` in `bridges:`"
+        ],
+        "auto fell back to linux: one note"
+    );
+}
+
+#[test]
+fn auto_bridges_falling_back_to_linux_make_one_note() {
+    let n = ok(
+        json!({"links": [{"netns": "a", "bridge": "s1"}, {"netns": "b", "bridge": "s2"}],
+                      "bridges": [{"bridge": "s3", "mode": "linux"}]}),
+    );
+    assert_eq!(n.notes.len(), 1, "{:?}", n.notes);
+    assert!(
+        n.notes[0].starts_with("bridges s1, s2 have mode auto"),
+        "{:?}",
+        n.notes
+    );
+    let linux = ok(json!({"links": [{"netns": "a", "bridge": "s1"}],
+                          "bridges": [{"bridge": "s1", "mode": "linux"}]}));
+    assert!(linux.notes.is_empty(), "an explicit mode needs no note");
 }
 
 #[test]
@@ -314,7 +340,10 @@ fn value_rules() {
     one_err(base("mtu", json!(67)), "links[0].mtu", "68 to 65535");
     one_err(base("mtu", json!("lots")), "links[0].mtu", "68 to 65535");
     one_err(
-        base("route", json!(["default via 10.0.0.1", "default table 5"])),
+        base(
+            "route",
+            json!(["default via 10.0.0.1", "default via 10.0.0.1 realm 5"]),
+        ),
         "links[0].route[1]",
         "unsupported route word",
     );
@@ -568,6 +597,17 @@ fn tunnel_rules() {
         n.bridges.contains_key("b"),
         "tunnel bridges are created too"
     );
+    assert_eq!(n.tunnels[0].port, None, "no port: the kernel's default");
+}
+
+#[test]
+fn tunnel_port_is_validated() {
+    let t = |port: Value| json!({"tunnels": [{"type": "vxlan", "bridge": "b", "remote": "1.2.3.4", "vni": 5, "port": port}]});
+    assert_eq!(ok(t(json!(4789))).tunnels[0].port, Some(4789));
+    assert_eq!(ok(t(json!("65535"))).tunnels[0].port, Some(65535));
+    for bad in [json!(0), json!(65536), json!("udp"), json!(-1)] {
+        one_err(t(bad), "tunnels[0].port", "whole number from 1 to 65535");
+    }
 }
 
 #[test]
@@ -755,7 +795,42 @@ fn graph_has_clusters_bridges_parents_and_remotes() {
         "subgraph \"cluster_host\"",
         "\"container:c:eth0\" -- \"host:eth0\" [label=\"vlan 5\"",
         "\"tunnel:vxlan-7\" -- \"remote:1.2.3.4\"",
+        "\"tunnel:vxlan-7\" [label=\"vxlan-7\\nvni 7, udp 8472\"",
     ] {
         assert!(d.contains(want), "{want}\nnot in\n{d}");
     }
+}
+
+#[test]
+fn graph_shows_replicas_routes_gateways_and_routers() {
+    let mut n = ok(json!({
+        "links": [
+            {"service": "r", "dev": "e1", "bridge": "s1", "ip": "10.0.1.100/24"},
+            {"service": "r", "dev": "e2", "bridge": "s2", "ip": "10.0.2.100/24"},
+            {"service": "node", "bridge": "s1", "ip": "10.0.1.11/24", "route": "default via 10.0.1.100"},
+            {"service": "wide", "bridge": "s2", "ip": "10.0.2.254/16"},
+            {"service": "two", "dev": "e1", "bridge": "s1", "ip": "10.0.1.50/24"},
+            {"service": "two", "dev": "e2", "bridge": "s2", "ip": "10.0.2.50/24"}
+        ],
+        "tunnels": [{"type": "vxlan", "bridge": "s1", "remote": "1.2.3.4", "vni": 7, "port": 4789}]
+    }));
+    n.scales.insert("node".into(), 2);
+    n.scales.insert("wide".into(), 3);
+    let d = graph::to_dot(&n);
+    for want in [
+        // One box per scaled service, with the count and the address range.
+        "label=\"service node ×2\"",
+        "\"service:node:eth0\" [label=\"eth0\\n10.0.1.11–12/24\\n→ default via 10.0.1.100\"",
+        "\"service:wide:eth0\" [label=\"eth0\\n10.0.2.254–10.0.3.0/16\"",
+        // The gateway's interface, as a dotted arrow.
+        "\"service:node:eth0\" -- \"service:r:e1\" [style=dotted, dir=forward",
+        // Two bridges and someone's gateway: a router; two bridges alone: not.
+        "label=\"service r (router)\"",
+        "label=\"service two\"",
+        "vni 7, udp 4789",
+    ] {
+        assert!(d.contains(want), "{want}\nnot in\n{d}");
+    }
+    assert!(!d.contains("label=\"vni"), "no edge label on tunnels: {d}");
+    assert!(!d.contains("label=\"\"]"), "no empty edge labels: {d}");
 }

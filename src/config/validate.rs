@@ -17,7 +17,7 @@ use super::model::{Command, CommandLine, Link, LinkText, Target};
 use super::parse::{ethtool, forward, netem, route};
 use super::raw::{Field, RawConfig, RawItem};
 
-const LINK_KEYS: &[&str] = &[
+pub(crate) const LINK_KEYS: &[&str] = &[
     "type",
     "service",
     "container",
@@ -36,9 +36,9 @@ const LINK_KEYS: &[&str] = &[
     "forward",
     "ethtool",
 ];
-const BRIDGE_KEYS: &[&str] = &["bridge", "mode"];
-const TUNNEL_KEYS: &[&str] = &["type", "bridge", "remote", "vni", "netem"];
-const COMMAND_KEYS: &[&str] = &["service", "container", "netns", "command"];
+pub(crate) const BRIDGE_KEYS: &[&str] = &["bridge", "mode"];
+pub(crate) const TUNNEL_KEYS: &[&str] = &["type", "bridge", "remote", "vni", "netem", "port"];
+pub(crate) const COMMAND_KEYS: &[&str] = &["service", "container", "netns", "command"];
 
 /// Where the fields of a link that later checks refer to were written.
 #[derive(Debug, Clone, Default)]
@@ -103,7 +103,7 @@ impl<'a> Reader<'a> {
             if !known.contains(&k.as_str()) {
                 let at = match f {
                     super::raw::RawField::One(f) => f.at.clone(),
-                    super::raw::RawField::Many(v) => v
+                    super::raw::RawField::Many { items, .. } => items
                         .first()
                         .map(|f| f.at.clone())
                         .unwrap_or_else(|| item.at().key(k)),
@@ -593,6 +593,9 @@ fn tunnel(item: &RawItem, diag: &mut Diag) -> Option<(TunnelSpec, Origin)> {
             .map_err(|_| "not an IPv4 address (like 192.168.1.2)")
     });
     let vni = r.number("vni", 0, 16_777_215);
+    // UDP port 0 would ask the kernel for its default: say so by leaving
+    // `port` out instead.
+    let port = r.number("port", 1, 65535).map(|(p, _)| p as u16);
     let netem = netem_field(&mut r).0;
     if !r.ok {
         return None;
@@ -604,6 +607,7 @@ fn tunnel(item: &RawItem, diag: &mut Diag) -> Option<(TunnelSpec, Origin)> {
             remote: remote?.0,
             bridge: bridge?.0.to_string(),
             netem,
+            port,
         },
         item.at().clone(),
     ))

@@ -409,10 +409,7 @@ impl Engine {
         // is sent so the address and routes go out back to back.
         let mut oifs = Vec::with_capacity(spec.routes.len());
         for r in &spec.routes {
-            oifs.push(match &r.dev {
-                Some(d) if d != &spec.dev => rt.index_of(d.as_str()).await?,
-                _ => index,
-            });
+            oifs.push(route_apply::devices(rt, r, &spec.dev, index).await?);
         }
         let mut pending: Vec<Pending> = Vec::new();
         if let Some(ip) = spec.ip {
@@ -549,12 +546,7 @@ impl Engine {
                 super::addr::Ipv4Net::new(ip, 32)
                     .ok_or_else(|| NetError::Invalid(format!("forward to {ip}")))?,
             ),
-            via: None,
-            dev: None,
-            metric: None,
-            src: None,
-            mtu: None,
-            scope: None,
+            ..Default::default()
         };
         match route_apply::add(rt, &host_route, br).ack().await {
             Err(e) if e.errno() == Some(libc::EEXIST) => {}

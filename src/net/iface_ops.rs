@@ -87,12 +87,9 @@ impl Engine {
         let oif = rt.index_of(dev.as_str()).await?;
         let route = Route {
             dst: RouteDst::Net(Ipv4Net::new(addr, 32).expect("32 is a valid prefix")),
-            via: None,
             dev: Some(dev.clone()),
-            metric: None,
-            src: None,
-            mtu: None,
             scope: Some(RouteScope::Link),
+            ..Default::default()
         };
         match route_apply::add(rt, &route, oif).ack().await {
             Err(e) if e.errno() == Some(libc::EEXIST) => Ok(()),

@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use super::addr::{IfName, Ipv4Net};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RouteDst {
     /// `default` (0.0.0.0/0)
+    #[default]
     Default,
     /// A prefix such as `10.0.0.0/8` (host bits must be zero) or a host `/32`.
     Net(Ipv4Net),
@@ -20,15 +21,34 @@ pub enum RouteDst {
 #[serde(rename_all = "lowercase")]
 pub enum RouteScope {
     Global,
+    Site,
     Link,
     Host,
 }
 
+/// One path of a multipath route (`nexthop via GW [dev DEV] [weight N]
+/// [onlink]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nexthop {
+    /// At least one of `via` and `dev` is set (the parser guarantees it);
+    /// without `dev` the path leaves through the link's own interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Ipv4Addr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<IfName>,
+    /// 1–256 (the kernel stores weight − 1 in a byte); 1 when not given.
+    pub weight: u16,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub onlink: bool,
+}
+
 /// One route inside the link's namespace.
 ///
-/// At least one of `via` and `dev` is set (the parser guarantees it); when
-/// `dev` is absent the route goes through the link's own interface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Either `nexthops` is empty and at least one of `via` and `dev` is set,
+/// or it holds the paths of a multipath route and `via`/`dev`/`onlink` are
+/// unset (the parser guarantees it). When `dev` is absent the route goes
+/// through the link's own interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Route {
     pub dst: RouteDst,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,4 +63,38 @@ pub struct Route {
     pub mtu: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<RouteScope>,
+    /// The gateway is on the link even if no address or route says so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub onlink: bool,
+    /// Routing table id (1–4294967295); `None` is main (254).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+    /// Routing protocol number; `None` is `boot`, as `ip route add` sends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<u8>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nexthops: Vec<Nexthop>,
+}
+
+impl Route {
+    /// Every path as (gateway, device, onlink): the route itself, or each
+    /// nexthop of a multipath route.
+    pub fn paths(&self) -> Vec<(Option<Ipv4Addr>, Option<&IfName>, bool)> {
+        if self.nexthops.is_empty() {
+            vec![(self.via, self.dev.as_ref(), self.onlink)]
+        } else {
+            self.nexthops
+                .iter()
+                .map(|h| (h.via, h.dev.as_ref(), h.onlink))
+                .collect()
+        }
+    }
+
+    /// Every gateway of the route (one, or one per nexthop).
+    pub fn gateways(&self) -> Vec<Ipv4Addr> {
+        self.paths()
+            .into_iter()
+            .filter_map(|(gw, _, _)| gw)
+            .collect()
+    }
 }

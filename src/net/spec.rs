@@ -154,6 +154,10 @@ pub struct TunnelSpec {
     pub bridge: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netem: Option<Netem>,
+    /// UDP port; `None` leaves the kernel's default (vxlan 8472, as in
+    /// conlink 2.x; geneve 6081), see [`super::tunnel::port`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 impl TunnelSpec {

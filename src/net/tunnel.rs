@@ -8,10 +8,20 @@ use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 
 use super::spec::{TunnelKind, TunnelSpec};
 
-/// IANA ports (iproute2 defaults vxlan to the Linux legacy 8472 unless told;
-/// conlink 2.x always passed `dstport 4789`).
-pub const VXLAN_PORT: u16 = 4789;
-pub const GENEVE_PORT: u16 = 6081;
+/// The kernel's UDP port when a create request names none: vxlan's is the
+/// pre-IANA Linux port 8472 (the one conlink 2.x used, since it never passed
+/// `dstport`), geneve's the IANA 6081. A tunnel's `port` overrides it (4789
+/// is vxlan's IANA port).
+pub const VXLAN_DEFAULT_PORT: u16 = 8472;
+pub const GENEVE_DEFAULT_PORT: u16 = 6081;
+
+/// The UDP port a tunnel uses: its `port`, else the kernel's default.
+pub fn port(t: &TunnelSpec) -> u16 {
+    t.port.unwrap_or(match t.kind {
+        TunnelKind::Vxlan => VXLAN_DEFAULT_PORT,
+        TunnelKind::Geneve => GENEVE_DEFAULT_PORT,
+    })
+}
 
 pub fn kernel_module(kind: TunnelKind) -> &'static str {
     match kind {
@@ -21,31 +31,32 @@ pub fn kernel_module(kind: TunnelKind) -> &'static str {
 }
 
 /// The create request as `ip link add <type>-<vni> type <type> id VNI
-/// remote IP dstport PORT` sends it (iproute2 adds its defaults: vxlan
-/// learning on, geneve label/ttl/tos 0).
+/// remote IP [dstport PORT]` sends it (iproute2 adds its defaults: vxlan
+/// learning on, geneve label/ttl/tos 0). Without a `port` no port attribute
+/// is sent, so the kernel uses its default ([`port`]).
 pub fn message(t: &TunnelSpec) -> LinkMessage {
     let name = t.dev_name();
     let (kind, data) = match t.kind {
-        TunnelKind::Vxlan => (
-            InfoKind::Vxlan,
-            InfoData::Vxlan(vec![
+        TunnelKind::Vxlan => {
+            let mut v = vec![
                 InfoVxlan::Id(t.vni),
                 InfoVxlan::Group(t.remote),
                 InfoVxlan::Learning(true),
-                InfoVxlan::Port(VXLAN_PORT),
-            ]),
-        ),
-        TunnelKind::Geneve => (
-            InfoKind::Geneve,
-            InfoData::Geneve(vec![
+            ];
+            v.extend(t.port.map(InfoVxlan::Port));
+            (InfoKind::Vxlan, InfoData::Vxlan(v))
+        }
+        TunnelKind::Geneve => {
+            let mut v = vec![
                 InfoGeneve::Id(t.vni),
                 InfoGeneve::Remote(t.remote),
                 InfoGeneve::Label(0),
                 InfoGeneve::Ttl(0),
                 InfoGeneve::Tos(0),
-                InfoGeneve::Port(GENEVE_PORT),
-            ]),
-        ),
+            ];
+            v.extend(t.port.map(InfoGeneve::Port));
+            (InfoKind::Geneve, InfoData::Geneve(v))
+        }
     };
     let mut msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(kind)
         .name(name)

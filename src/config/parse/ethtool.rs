@@ -1,20 +1,15 @@
 //! `ethtool:` strings (ethtool arguments without the device, e.g.
-//! `"--offload rx off tx off"` or `"-K tso off"`) → [`Offload`] settings.
-//! Only offload switching is supported; anything else is an error rather
-//! than silently ignored.
+//! `"--offload rx off tx off"` or `"-K rxvlan off tx-checksum-ip-generic off"`)
+//! → [`Offload`] settings. Only offload switching is supported; anything
+//! else is an error rather than silently ignored. Feature names are
+//! `ethtool -K`'s: its classic names, or strings shaped like the kernel's
+//! feature strings — whether the device has one is checked when the link
+//! is made (the config cannot know the device).
 
 use crate::net::ethtool::{Offload, OffloadFeature};
 
 fn feature(name: &str) -> Option<OffloadFeature> {
-    Some(match name {
-        "rx" | "rx-checksumming" | "rx-checksum" => OffloadFeature::Rx,
-        "tx" | "tx-checksumming" | "tx-checksum" => OffloadFeature::Tx,
-        "sg" | "scatter-gather" => OffloadFeature::Sg,
-        "tso" | "tcp-segmentation-offload" => OffloadFeature::Tso,
-        "gso" | "generic-segmentation-offload" => OffloadFeature::Gso,
-        "gro" | "generic-receive-offload" => OffloadFeature::Gro,
-        _ => return None,
-    })
+    OffloadFeature::parse(name)
 }
 
 /// Parse one ethtool argument string into its settings, in order.
@@ -38,7 +33,11 @@ pub fn parse_ethtool(s: &str) -> Result<Vec<Offload>, String> {
             }
             words.next();
             let f = feature(name).ok_or_else(|| {
-                format!("unknown offload feature `{name}` (rx, tx, sg, tso, gso, gro or their long names)")
+                format!(
+                    "`{name}` is not an offload feature name: use ethtool -K's names \
+                     (rx, tx, sg, tso, gso, gro, lro, rxvlan, txvlan, ntuple, rxhash, their long \
+                     names, or a kernel feature as `ethtool -k` lists it, like tx-checksum-ip-generic)"
+                )
             })?;
             let enabled = match words.next() {
                 Some("on") => true,
@@ -91,11 +90,38 @@ mod tests {
     }
 
     #[test]
+    fn classic_aliases_and_kernel_names() {
+        let got: Vec<_> = parse_ethtool(
+            "-K lro off rxvlan off txvlan on ntuple off rxhash on rx-vlan-offload off \
+             tx-checksum-ip-generic off rx-udp-gro-forwarding on",
+        )
+        .unwrap()
+        .iter()
+        .map(|o| (o.feature.name().to_owned(), o.enabled))
+        .collect();
+        let want: Vec<(String, bool)> = [
+            ("lro", false),
+            ("rxvlan", false),
+            ("txvlan", true),
+            ("ntuple", false),
+            ("rxhash", true),
+            ("rxvlan", false),
+            ("tx-checksum-ip-generic", false),
+            ("rx-udp-gro-forwarding", true),
+        ]
+        .iter()
+        .map(|(n, e)| (n.to_string(), *e))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn rejects_what_it_cannot_do() {
         for (s, want) in [
             ("", "empty"),
             ("-s speed 100", "unsupported ethtool option `-s`"),
-            ("--offload lro off", "unknown offload feature `lro`"),
+            ("--offload LRO off", "`LRO` is not an offload feature name"),
+            ("-K tx.csum off", "`tx.csum` is not an offload feature name"),
             ("--offload tx", "must be followed by on or off"),
             ("--offload tx maybe", "not `maybe`"),
             ("--offload", "needs FEATURE on|off"),

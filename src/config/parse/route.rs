@@ -1,11 +1,18 @@
-//! `route:` strings in `ip route add` syntax → [`Route`]: `default via GW`,
-//! `PREFIX via GW`, `PREFIX dev DEV`, each with optional `metric N`, `src IP`,
-//! `mtu N`, `scope link|global|host`. A bare address is a /32, as in ip.
+//! `route:` strings in `ip route add` syntax → [`Route`]:
+//!
+//! ```text
+//! DEST [via GW] [dev DEV] [metric N] [src IP] [mtu N] [scope S] [onlink]
+//!      [table T] [proto P]
+//! DEST [route options] nexthop via GW [dev DEV] [weight N] [onlink] nexthop …
+//! ```
+//!
+//! DEST is `default`, a prefix or a bare address (a /32, as in ip). As in
+//! ip, everything after the first `nexthop` belongs to the nexthops.
 
 use std::net::Ipv4Addr;
 
 use crate::net::addr::{IfName, Ipv4Net};
-use crate::net::route::{Route, RouteDst, RouteScope};
+use crate::net::route::{Nexthop, Route, RouteDst, RouteScope};
 
 fn ip(s: &str, what: &str) -> Result<Ipv4Addr, String> {
     s.parse()
@@ -34,6 +41,132 @@ fn dst(s: &str) -> Result<RouteDst, String> {
     Ok(RouteDst::Net(net))
 }
 
+/// Routing table names every system knows (`/etc/iproute2/rt_tables` of
+/// the container cannot be read from here, so other names are refused).
+fn table(s: &str) -> Result<u32, String> {
+    match s {
+        "main" => Ok(254),
+        "local" => Ok(255),
+        "default" => Ok(253),
+        _ => s.parse::<u32>().ok().filter(|t| *t != 0).ok_or_else(|| {
+            format!(
+                "table `{s}` is not a table id (1–4294967295) or main, local, default \
+                     (names from rt_tables are not read: use the number)"
+            )
+        }),
+    }
+}
+
+/// Protocol names from iproute2's rt_protos, or a number 0–255.
+fn proto(s: &str) -> Result<u8, String> {
+    Ok(match s {
+        "redirect" => 1,
+        "kernel" => 2,
+        "boot" => 3,
+        "static" => 4,
+        "gated" => 8,
+        "ra" => 9,
+        "mrt" => 10,
+        "zebra" => 11,
+        "bird" => 12,
+        "dnrouted" => 13,
+        "xorp" => 14,
+        "ntk" => 15,
+        "dhcp" => 16,
+        "keepalived" => 18,
+        "babel" => 42,
+        "openr" => 99,
+        "bgp" => 186,
+        "isis" => 187,
+        "ospf" => 188,
+        "rip" => 189,
+        "eigrp" => 192,
+        _ => s.parse().map_err(|_| {
+            format!(
+                "proto `{s}` is not a number 0–255 or a protocol name \
+                 (static, boot, kernel, dhcp, ra, zebra, bird, bgp, ospf, …)"
+            )
+        })?,
+    })
+}
+
+fn scope(s: &str) -> Result<RouteScope, String> {
+    Ok(match s {
+        "link" => RouteScope::Link,
+        "global" | "universe" => RouteScope::Global,
+        "site" => RouteScope::Site,
+        "host" => RouteScope::Host,
+        _ => return Err(format!("unknown scope `{s}` (global, site, link, host)")),
+    })
+}
+
+fn ifname(s: &str) -> Result<IfName, String> {
+    s.parse::<IfName>().map_err(|e| format!("dev `{s}`: {e}"))
+}
+
+fn dup(key: &str, present: bool) -> Result<(), String> {
+    if present {
+        Err(format!("`{key}` is given more than once"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The words of one `nexthop` (up to the next `nexthop`).
+fn nexthop(words: &[&str]) -> Result<Nexthop, String> {
+    let mut h = Nexthop {
+        via: None,
+        dev: None,
+        weight: 1,
+        onlink: false,
+    };
+    let mut weight = false;
+    let mut it = words.iter();
+    while let Some(&key) = it.next() {
+        if key == "onlink" {
+            dup("onlink", h.onlink)?;
+            h.onlink = true;
+            continue;
+        }
+        let val = it
+            .next()
+            .copied()
+            .ok_or_else(|| format!("`{key}` needs a value"))?;
+        match key {
+            "via" => {
+                dup(key, h.via.is_some())?;
+                h.via = Some(ip(val, "gateway")?);
+            }
+            "dev" => {
+                dup(key, h.dev.is_some())?;
+                h.dev = Some(ifname(val)?);
+            }
+            "weight" => {
+                dup(key, weight)?;
+                weight = true;
+                h.weight = val
+                    .parse()
+                    .ok()
+                    .filter(|w| (1..=256).contains(w))
+                    .ok_or_else(|| format!("nexthop weight `{val}` is not in 1–256"))?;
+            }
+            _ => {
+                return Err(format!(
+                    "unsupported nexthop word `{key}` (supported: via, dev, weight, onlink; \
+                     route options go before the first `nexthop`)"
+                ));
+            }
+        }
+    }
+    if h.via.is_none() && h.dev.is_none() {
+        return Err("a nexthop needs `via GATEWAY` or `dev DEVICE`".into());
+    }
+    if h.onlink && h.via.is_none() {
+        return Err("`onlink` needs `via` (it says the gateway is on the link)".into());
+    }
+    Ok(h)
+}
+
 /// Parse one route string.
 pub fn parse_route(s: &str) -> Result<Route, String> {
     let words: Vec<&str> = s.split_whitespace().collect();
@@ -42,51 +175,44 @@ pub fn parse_route(s: &str) -> Result<Route, String> {
     };
     let mut r = Route {
         dst: dst(first)?,
-        via: None,
-        dev: None,
-        metric: None,
-        src: None,
-        mtu: None,
-        scope: None,
+        ..Route::default()
     };
-    let mut it = rest.iter();
+    // Everything from the first `nexthop` on describes the paths.
+    let split = rest.iter().position(|w| *w == "nexthop");
+    let (opts, hops) = rest.split_at(split.unwrap_or(rest.len()));
+    let mut it = opts.iter();
     while let Some(&key) = it.next() {
+        if key == "onlink" {
+            dup("onlink", r.onlink)?;
+            r.onlink = true;
+            continue;
+        }
         let val = it
             .next()
             .copied()
             .ok_or_else(|| format!("`{key}` needs a value"))?;
-        let dup = |present: bool| -> Result<(), String> {
-            if present {
-                Err(format!("`{key}` is given more than once"))
-            } else {
-                Ok(())
-            }
-        };
         match key {
             "via" => {
-                dup(r.via.is_some())?;
+                dup(key, r.via.is_some())?;
                 r.via = Some(ip(val, "gateway")?);
             }
-            "dev" => {
-                dup(r.dev.is_some())?;
-                r.dev = Some(
-                    val.parse::<IfName>()
-                        .map_err(|e| format!("dev `{val}`: {e}"))?,
-                );
+            "dev" | "oif" => {
+                dup("dev", r.dev.is_some())?;
+                r.dev = Some(ifname(val)?);
             }
             "metric" | "preference" | "priority" => {
-                dup(r.metric.is_some())?;
+                dup("metric", r.metric.is_some())?;
                 r.metric = Some(
                     val.parse()
-                        .map_err(|_| format!("metric `{val}` is not a number"))?,
+                        .map_err(|_| format!("metric `{val}` is not a number 0–4294967295"))?,
                 );
             }
             "src" => {
-                dup(r.src.is_some())?;
+                dup(key, r.src.is_some())?;
                 r.src = Some(ip(val, "source")?);
             }
             "mtu" => {
-                dup(r.mtu.is_some())?;
+                dup(key, r.mtu.is_some())?;
                 r.mtu = Some(
                     val.parse()
                         .ok()
@@ -95,24 +221,49 @@ pub fn parse_route(s: &str) -> Result<Route, String> {
                 );
             }
             "scope" => {
-                dup(r.scope.is_some())?;
-                r.scope = Some(match val {
-                    "link" => RouteScope::Link,
-                    "global" | "universe" => RouteScope::Global,
-                    "host" => RouteScope::Host,
-                    _ => return Err(format!("unknown scope `{val}` (link, global, host)")),
-                });
+                dup(key, r.scope.is_some())?;
+                r.scope = Some(scope(val)?);
+            }
+            "table" => {
+                dup(key, r.table.is_some())?;
+                r.table = Some(table(val)?);
+            }
+            "proto" | "protocol" => {
+                dup("proto", r.proto.is_some())?;
+                r.proto = Some(proto(val)?);
             }
             _ => {
                 return Err(format!(
-                    "unsupported route word `{key}` (supported: via, dev, metric, src, mtu, scope)"
+                    "unsupported route word `{key}` (supported: via, dev, metric, src, mtu, \
+                     scope, onlink, table, proto, nexthop)"
                 ));
             }
         }
     }
-    if r.via.is_none() && r.dev.is_none() {
-        // `ip route add 10.0.0.0/8` alone is refused by the kernel too.
-        return Err("a route needs `via GATEWAY` or `dev DEVICE`".into());
+    // hops = ["nexthop", …, "nexthop", …]
+    for group in hops.split(|w| *w == "nexthop").skip(1) {
+        r.nexthops.push(nexthop(group)?);
+    }
+    if r.nexthops.is_empty() {
+        if r.via.is_none() && r.dev.is_none() {
+            // `ip route add 10.0.0.0/8` alone is refused by the kernel too.
+            return Err("a route needs `via GATEWAY`, `dev DEVICE` or `nexthop …`".into());
+        }
+        if r.onlink && r.via.is_none() {
+            return Err("`onlink` needs `via` (it says the gateway is on the link)".into());
+        }
+    } else {
+        for (key, given) in [
+            ("via", r.via.is_some()),
+            ("dev", r.dev.is_some()),
+            ("onlink", r.onlink),
+        ] {
+            if given {
+                return Err(format!(
+                    "a multipath route takes `{key}` inside each `nexthop`, not before them"
+                ));
+            }
+        }
     }
     Ok(r)
 }
@@ -142,10 +293,82 @@ mod tests {
     }
 
     #[test]
+    fn table_proto_onlink_scope() {
+        let r = parse_route("default via 192.0.2.1 onlink table 100 proto static").unwrap();
+        assert!(r.onlink);
+        assert_eq!((r.table, r.proto), (Some(100), Some(4)));
+        assert_eq!(
+            parse_route("default via 1.1.1.1 table main").unwrap().table,
+            Some(254)
+        );
+        assert_eq!(
+            parse_route("default via 1.1.1.1 table 70000")
+                .unwrap()
+                .table,
+            Some(70000)
+        );
+        assert_eq!(
+            parse_route("default via 1.1.1.1 proto 42").unwrap().proto,
+            Some(42)
+        );
+        assert_eq!(
+            parse_route("default via 1.1.1.1 protocol bird")
+                .unwrap()
+                .proto,
+            Some(12)
+        );
+        assert_eq!(
+            parse_route("10.0.0.0/8 dev eth0 scope site").unwrap().scope,
+            Some(RouteScope::Site)
+        );
+        assert_eq!(
+            parse_route("default via 1.1.1.1 preference 7")
+                .unwrap()
+                .metric,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn multipath_nexthops() {
+        let r = parse_route(
+            "default metric 5 nexthop via 10.0.0.1 weight 2 nexthop via 10.1.0.1 dev eth1 onlink",
+        )
+        .unwrap();
+        assert_eq!(r.metric, Some(5));
+        assert_eq!(
+            r.nexthops,
+            [
+                Nexthop {
+                    via: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                    dev: None,
+                    weight: 2,
+                    onlink: false
+                },
+                Nexthop {
+                    via: Some(Ipv4Addr::new(10, 1, 0, 1)),
+                    dev: Some("eth1".parse().unwrap()),
+                    weight: 1,
+                    onlink: true
+                },
+            ]
+        );
+        assert_eq!(
+            r.gateways(),
+            [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 1, 0, 1)]
+        );
+        let r = parse_route("10.9.0.0/16 nexthop dev eth0 nexthop dev eth1 weight 256").unwrap();
+        assert_eq!(r.nexthops[1].weight, 256);
+    }
+
+    #[test]
     fn rejects_with_reasons() {
         let cases = [
             ("", "empty route"),
-            ("default", "needs `via GATEWAY` or `dev DEVICE`"),
+            (
+                "default",
+                "needs `via GATEWAY`, `dev DEVICE` or `nexthop …`",
+            ),
             ("default via", "`via` needs a value"),
             ("default via 10.0.0.300", "not an IPv4 address (gateway)"),
             (
@@ -153,14 +376,53 @@ mod tests {
                 "host bits set (did you mean 10.0.0.0/24?)",
             ),
             ("10.0.0.0/33 via 10.0.0.2", "not a destination"),
+            ("default via 1.1.1.1 table 0", "table `0` is not a table id"),
+            ("default via 1.1.1.1 table vrf-red", "use the number"),
             (
-                "default via 1.1.1.1 table 5",
-                "unsupported route word `table`",
+                "default via 1.1.1.1 proto 256",
+                "proto `256` is not a number 0–255",
+            ),
+            ("default via 1.1.1.1 proto ospfv9", "protocol name"),
+            (
+                "default via 1.1.1.1 realm 5",
+                "unsupported route word `realm`",
             ),
             ("default via 1.1.1.1 via 1.1.1.2", "given more than once"),
+            (
+                "default via 1.1.1.1 onlink onlink",
+                "`onlink` is given more than once",
+            ),
             ("default dev a/b", "dev `a/b`"),
-            ("default via 1.1.1.1 scope site", "unknown scope"),
+            ("default via 1.1.1.1 scope nowhere", "unknown scope"),
             ("default via 1.1.1.1 mtu 20", "not in 68–65535"),
+            ("default via 1.1.1.1 metric x", "metric `x` is not a number"),
+            ("10.0.0.0/8 dev eth0 onlink", "`onlink` needs `via`"),
+            (
+                "default nexthop",
+                "a nexthop needs `via GATEWAY` or `dev DEVICE`",
+            ),
+            (
+                "default nexthop via 1.1.1.1 weight 0",
+                "weight `0` is not in 1–256",
+            ),
+            ("default nexthop via 1.1.1.1 weight 257", "not in 1–256"),
+            (
+                "default nexthop via 1.1.1.1 metric 5",
+                "unsupported nexthop word `metric`",
+            ),
+            ("default nexthop dev eth0 onlink", "`onlink` needs `via`"),
+            (
+                "default via 1.1.1.1 nexthop via 1.1.1.2",
+                "takes `via` inside each `nexthop`",
+            ),
+            (
+                "default onlink nexthop via 1.1.1.2",
+                "takes `onlink` inside each `nexthop`",
+            ),
+            (
+                "default nexthop via 1.1.1.2 weight 2 weight 3",
+                "`weight` is given more than once",
+            ),
         ];
         for (s, want) in cases {
             let e = parse_route(s).unwrap_err();
