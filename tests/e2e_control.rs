@@ -57,7 +57,8 @@ fn status_and_a_link_held_down_across_a_restart() {
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.contains("All links connected"), "{table}");
     let s = status(&ex);
-    assert_eq!(s["links"].as_array().unwrap().len(), 5, "{s:#}");
+    // h1, h2, r0 (two links), node ×2.
+    assert_eq!(s["links"].as_array().unwrap().len(), 6, "{s:#}");
     assert!(
         s["links"]
             .as_array()
