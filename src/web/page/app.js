@@ -169,39 +169,24 @@
     };
   }
 
-  function layout(m, fresh) {
-    const list = [...m.nodes.values()];
+  // One try: place, simulate, separate. Returns the positions.
+  function simulate(g, order, seed, fresh) {
+    const { list, springs, nbrs, members, R } = g;
     const n = list.length;
-    if (!n) return;
-    const index = new Map(list.map((v, i) => [v.id, i]));
-    const pairs = new Map();
-    for (const e of m.edges.concat(m.plain)) {
-      if (!e.to || !index.has(e.to)) continue;
-      const a = index.get(e.from);
-      const b = index.get(e.to);
-      const key = Math.min(a, b) + ',' + Math.max(a, b);
-      pairs.set(key, [a, b, (pairs.has(key) ? pairs.get(key)[2] : 0) + 1]);
-    }
-    const springs = [...pairs.values()];
-    const nbrs = list.map(() => []);
-    for (const [a, b] of springs) {
-      nbrs[a].push(b);
-      nbrs[b].push(a);
-    }
     const X = new Float64Array(n);
     const Y = new Float64Array(n);
-    const R = list.map((v) => 0.5 * Math.hypot(v.w, v.h));
     const placed = list.map((v) => !fresh && pos.has(v.id));
-    const random = rng(1);
+    const random = rng(seed);
     list.forEach((v, i) => {
       if (placed[i]) {
         X[i] = pos.get(v.id).x;
         Y[i] = pos.get(v.id).y;
       }
     });
-    // Hubs (bridges, tunnels, hosts) on a circle; each target near the
-    // hubs it joins, spread by the golden angle; the rest outside.
-    const hubs = list.map((v, i) => i).filter((i) => list[i].type !== 'target' && !placed[i]);
+    // Hubs (bridges, tunnels, hosts) on a circle in the given order; each
+    // target near the hubs it joins, spread by the golden angle; the rest
+    // outside.
+    const hubs = order.filter((i) => !placed[i]);
     const ring = 80 + 45 * hubs.length;
     hubs.forEach((i, k) => {
       const a = (2 * Math.PI * k) / hubs.length;
@@ -213,7 +198,7 @@
     list.forEach((v, i) => {
       if (placed[i]) return;
       const near = nbrs[i].filter((j) => placed[j]);
-      const a = i * 2.39996;
+      const a = i * 2.39996 + random();
       if (near.length) {
         const cx = near.reduce((s, j) => s + X[j], 0) / near.length;
         const cy = near.reduce((s, j) => s + Y[j], 0) / near.length;
@@ -226,9 +211,8 @@
         Y[i] = d * Math.sin(a);
       }
     });
-    const members = [...m.groups.values()].map((g) => g.map((id) => index.get(id)));
     const K = 70; // wanted gap between the borders of joined nodes
-    const iterations = fresh ? 450 : 120;
+    const iterations = fresh ? 400 : 120;
     let temp = fresh ? 120 : 30;
     const cool = Math.pow(0.02, 1 / iterations);
     const dx = new Float64Array(n);
@@ -259,17 +243,17 @@
         const ey = Y[a] - Y[b];
         const d = Math.hypot(ex, ey) || 0.01;
         const gap = Math.max(d - R[a] - R[b], 0);
-        const f = (gap * gap) / K * Math.min(w, 3);
+        const f = ((gap * gap) / K) * Math.min(w, 3);
         dx[a] -= (ex / d) * f;
         dy[a] -= (ey / d) * f;
         dx[b] += (ex / d) * f;
         dy[b] += (ey / d) * f;
       }
-      for (const g of members) {
-        if (g.length < 2) continue;
-        const cx = g.reduce((s, i) => s + X[i], 0) / g.length;
-        const cy = g.reduce((s, i) => s + Y[i], 0) / g.length;
-        for (const i of g) {
+      for (const grp of members) {
+        if (grp.length < 2) continue;
+        const cx = grp.reduce((s, i) => s + X[i], 0) / grp.length;
+        const cy = grp.reduce((s, i) => s + Y[i], 0) / grp.length;
+        for (const i of grp) {
           dx[i] -= (X[i] - cx) * 0.6;
           dy[i] -= (Y[i] - cy) * 0.6;
         }
@@ -287,6 +271,7 @@
       }
       temp *= cool;
     }
+    if (fresh) landscape(X, Y);
     // No two boxes overlap (with a margin for labels).
     const PAD = 18;
     for (let pass = 0; pass < 80; pass++) {
@@ -313,7 +298,139 @@
       }
       if (!moved) break;
     }
-    list.forEach((v, i) => pos.set(v.id, { x: X[i], y: Y[i] }));
+    return { X, Y };
+  }
+
+  // Turn the layout so its longest extent runs across the screen (the
+  // principal axis of the positions made horizontal): screens are wide.
+  function landscape(X, Y) {
+    const n = X.length;
+    if (n < 3) return;
+    let mx = 0, my = 0;
+    for (let i = 0; i < n; i++) {
+      mx += X[i] / n;
+      my += Y[i] / n;
+    }
+    let sxx = 0, syy = 0, sxy = 0;
+    for (let i = 0; i < n; i++) {
+      const x = X[i] - mx, y = Y[i] - my;
+      sxx += x * x;
+      syy += y * y;
+      sxy += x * y;
+    }
+    const a = -0.5 * Math.atan2(2 * sxy, sxx - syy);
+    const c = Math.cos(a), s = Math.sin(a);
+    for (let i = 0; i < n; i++) {
+      const x = X[i] - mx, y = Y[i] - my;
+      // Wider than tall as well: boxes are wide, labels run across.
+      X[i] = (x * c - y * s) * 1.15;
+      Y[i] = (x * s + y * c) * 0.85;
+    }
+  }
+
+  function segmentsCross(ax, ay, bx, by, cx, cy, dx, dy) {
+    const o = (px, py, qx, qy, rx, ry) => Math.sign((qx - px) * (ry - py) - (qy - py) * (rx - px));
+    return o(ax, ay, bx, by, cx, cy) * o(ax, ay, bx, by, dx, dy) < 0 &&
+      o(cx, cy, dx, dy, ax, ay) * o(cx, cy, dx, dy, bx, by) < 0;
+  }
+
+  // Lower is more readable: lines crossing each other, and (worse) lines
+  // running under a box they do not belong to.
+  function clutter(g, X, Y) {
+    const { list, springs } = g;
+    let score = 0;
+    for (let p = 0; p < springs.length; p++) {
+      const [a, b] = springs[p];
+      for (let q = p + 1; q < springs.length; q++) {
+        const [c, d] = springs[q];
+        if (a === c || a === d || b === c || b === d) continue;
+        if (segmentsCross(X[a], Y[a], X[b], Y[b], X[c], Y[c], X[d], Y[d])) score += 1;
+      }
+      for (let i = 0; i < list.length; i++) {
+        if (i === a || i === b) continue;
+        const hw = list[i].w / 2;
+        const hh = list[i].h / 2;
+        const x0 = X[i] - hw, x1 = X[i] + hw, y0 = Y[i] - hh, y1 = Y[i] + hh;
+        if (segmentsCross(X[a], Y[a], X[b], Y[b], x0, y0, x1, y1) ||
+            segmentsCross(X[a], Y[a], X[b], Y[b], x0, y1, x1, y0)) score += 3;
+      }
+    }
+    return score;
+  }
+
+  // Hubs ordered so that those sharing targets sit next to each other on
+  // the starting circle (greedy, from the busiest).
+  function hubOrder(list, nbrs) {
+    const hubs = list.map((v, i) => i).filter((i) => list[i].type !== 'target');
+    const share = (a, b) => nbrs[a].filter((t) => nbrs[b].includes(t)).length + (nbrs[a].includes(b) ? 2 : 0);
+    const left = new Set(hubs);
+    const out = [];
+    let cur = hubs.slice().sort((a, b) => nbrs[b].length - nbrs[a].length)[0];
+    while (cur !== undefined) {
+      out.push(cur);
+      left.delete(cur);
+      let best;
+      let bestShare = -1;
+      for (const h of left) {
+        const s = share(cur, h);
+        if (s > bestShare) {
+          bestShare = s;
+          best = h;
+        }
+      }
+      cur = best;
+    }
+    return out;
+  }
+
+  // Lay out the model: a few tries from different starts, the least
+  // cluttered kept. `fresh` ignores the positions nodes have now.
+  function layout(m, fresh) {
+    const list = [...m.nodes.values()];
+    const n = list.length;
+    if (!n) return;
+    const index = new Map(list.map((v, i) => [v.id, i]));
+    const pairs = new Map();
+    for (const e of m.edges.concat(m.plain)) {
+      if (!e.to || !index.has(e.to)) continue;
+      const a = index.get(e.from);
+      const b = index.get(e.to);
+      const key = Math.min(a, b) + ',' + Math.max(a, b);
+      pairs.set(key, [a, b, (pairs.has(key) ? pairs.get(key)[2] : 0) + 1]);
+    }
+    const springs = [...pairs.values()];
+    const nbrs = list.map(() => []);
+    for (const [a, b] of springs) {
+      nbrs[a].push(b);
+      nbrs[b].push(a);
+    }
+    const g = {
+      list, springs, nbrs,
+      members: [...m.groups.values()].map((ids) => ids.map((id) => index.get(id))),
+      R: list.map((v) => 0.5 * Math.hypot(v.w, v.h)),
+    };
+    const greedy = hubOrder(list, nbrs);
+    // Keeping what is placed needs one gentle run; a fresh layout gets a
+    // few tries (each costs a few ms for 50 nodes).
+    const tries = fresh ? (n > 150 ? 2 : 6) : 1;
+    const random = rng(11);
+    let best = null;
+    for (let t = 0; t < tries; t++) {
+      let order = greedy;
+      if (t % 2 === 1) {
+        // A rotated and sometimes reversed greedy order, or a shuffle.
+        order = greedy.slice();
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+      }
+      const r = simulate(g, order, 1 + t, fresh);
+      const score = tries > 1 ? clutter(g, r.X, r.Y) : 0;
+      if (!best || score < best.score) best = { score, ...r };
+    }
+    list.forEach((v, i) => pos.set(v.id, { x: best.X[i], y: best.Y[i] }));
+    document.body.dataset.layoutScore = String(best.score);
   }
 
   // --- drawing -------------------------------------------------------------
@@ -413,8 +530,7 @@
         g.append(el('line', { class: 'wire', x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2 }));
         const rt = rateText(l.id);
         if (rt) {
-          // Near the target's end, where fewer lines meet than at a bridge.
-          const t = 0.35;
+          const t = 0.5;
           gRates.append(el('text', {
             class: 'rate', 'data-rate-for': l.id, 'text-anchor': 'middle',
             x: p.x1 + (p.x2 - p.x1) * t, y: p.y1 + (p.y2 - p.y1) * t - 4,
@@ -501,12 +617,17 @@
     lg.textContent = '';
     const items = topo.origin === 'config'
       ? [['configured', 'configured', '']]
-      : [['up', 'up', ''], ['impaired', 'impaired (netem)', ''], ['down', 'down by request', 'dashed'], ['failed', 'failed', ''], ['missing', 'target missing', 'dotted']];
+      : [['up', 'up', ''], ['impaired', 'netem', ''], ['down', 'down', 'dashed'], ['failed', 'failed', ''], ['missing', 'missing', 'dotted']];
     for (const [state, text, style] of items) {
       const s = document.createElement('span');
       s.dataset.state = state;
       if (style) s.className = style;
       s.textContent = text;
+      s.title = {
+        up: 'up', impaired: 'up, impaired by netem', down: 'down by request (conlink link down)',
+        failed: 'could not be made', missing: 'its container or namespace is not there',
+        configured: 'from the config: nothing is known to run',
+      }[state];
       lg.append(s);
     }
   }
@@ -605,7 +726,7 @@
     const W = svg.clientWidth || 800;
     const H = svg.clientHeight || 600;
     const m = 24;
-    const k = Math.min((W - 2 * m) / (x1 - x0 || 1), (H - 2 * m) / (y1 - y0 || 1), 1.6);
+    const k = Math.min((W - 2 * m) / (x1 - x0 || 1), (H - 2 * m) / (y1 - y0 || 1), 1.25);
     view = { k, x: (W - (x1 - x0) * k) / 2 - x0 * k, y: (H - (y1 - y0) * k) / 2 - y0 * k };
   }
 
@@ -825,8 +946,6 @@
   }
 
   if (live) {
-    $('origin').textContent = 'live';
-    $('origin').className = 'pill';
     follow();
     refresh();
     setInterval(() => {
