@@ -98,7 +98,8 @@
     for (const tg of targets) {
       const links = byTarget.get(tg.name) || [];
       const cls = tg.kind === 'netns' ? 'netns' : tg.kind === 'service' ? 'service' : 'target';
-      const sub = tg.kind === 'container' && tg.service ? 'replica' : tg.kind;
+      const replicas = tg.service ? targets.filter((x) => x.kind === 'container' && x.service === tg.service).length : 0;
+      const sub = tg.kind === 'container' && tg.service ? (replicas > 1 ? 'replica' : 'service ' + tg.service) : tg.kind;
       const rows = links.map((l) => ({
         link: l,
         text: l.dev + (l.addresses.length ? '  ' + l.addresses.join(', ') : ''),
@@ -109,7 +110,7 @@
         80));
       const id = 't:' + tg.name;
       nodes.set(id, { id, type: 'target', cls, label: tg.name, sub, rows, w, h: HEAD_H + rows.length * ROW_H + 6, info: tg });
-      if (tg.kind === 'container' && tg.service) {
+      if (tg.kind === 'container' && tg.service && replicas > 1) {
         if (!groups.has(tg.service)) groups.set(tg.service, []);
         groups.get(tg.service).push(id);
       }
@@ -250,12 +251,20 @@
         dy[b] += (ey / d) * f;
       }
       for (const grp of members) {
-        if (grp.length < 2) continue;
         const cx = grp.reduce((s, i) => s + X[i], 0) / grp.length;
         const cy = grp.reduce((s, i) => s + Y[i], 0) / grp.length;
         for (const i of grp) {
-          dx[i] -= (X[i] - cx) * 0.6;
-          dy[i] -= (Y[i] - cy) * 0.6;
+          dx[i] -= (X[i] - cx) * 1.2;
+          dy[i] -= (Y[i] - cy) * 1.2;
+        }
+        // What is not a replica keeps out of the service's frame.
+        const f = frameOf(grp, X, Y, list);
+        for (let i = 0; i < n; i++) {
+          const out = outOfFrame(f, i, X, Y, list, grp);
+          if (out) {
+            dx[i] += out[0] * 4;
+            dy[i] += out[1] * 4;
+          }
         }
       }
       for (let i = 0; i < n; i++) {
@@ -296,9 +305,48 @@
           }
         }
       }
+      for (const grp of members) {
+        const f = frameOf(grp, X, Y, list);
+        for (let i = 0; i < n; i++) {
+          const out = outOfFrame(f, i, X, Y, list, grp);
+          if (out) {
+            moved = true;
+            X[i] += out[0];
+            Y[i] += out[1];
+          }
+        }
+      }
       if (!moved) break;
     }
     return { X, Y };
+  }
+
+  // The frame drawn around a service's replicas (see render()).
+  function frameOf(grp, X, Y, list) {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const i of grp) {
+      x0 = Math.min(x0, X[i] - list[i].w / 2);
+      y0 = Math.min(y0, Y[i] - list[i].h / 2);
+      x1 = Math.max(x1, X[i] + list[i].w / 2);
+      y1 = Math.max(y1, Y[i] + list[i].h / 2);
+    }
+    return { x0: x0 - 10, y0: y0 - 24, x1: x1 + 10, y1: y1 + 10 };
+  }
+
+  // How far node i must move to leave frame f (null when it is outside
+  // or one of the frame's own members).
+  function outOfFrame(f, i, X, Y, list, grp) {
+    if (grp.includes(i)) return null;
+    const m = 8;
+    const hw = list[i].w / 2 + m, hh = list[i].h / 2 + m;
+    const left = X[i] + hw - f.x0, right = f.x1 - (X[i] - hw);
+    const up = Y[i] + hh - f.y0, down = f.y1 - (Y[i] - hh);
+    if (left <= 0 || right <= 0 || up <= 0 || down <= 0) return null;
+    const min = Math.min(left, right, up, down);
+    if (min === left) return [-left, 0];
+    if (min === right) return [right, 0];
+    if (min === up) return [0, -up];
+    return [0, down];
   }
 
   // Turn the layout so its longest extent runs across the screen (the
