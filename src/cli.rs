@@ -182,7 +182,7 @@ pub struct Cli {
     /// Serve a read-only topology page and Prometheus /metrics on this
     /// address (unauthenticated: bind it only where it may be seen; e.g.
     /// 127.0.0.1:8080, or 0.0.0.0:8080 in a container with `ports:`)
-    #[arg(long, value_name = "ADDR:PORT", env = "CONLINK_HTTP_LISTEN")]
+    #[arg(long, value_name = "ADDR:PORT", env = "CONLINK_HTTP_LISTEN", value_parser = parse_listen)]
     pub http_listen: Option<std::net::SocketAddr>,
 
     /// Podman API socket (used when it exists)
@@ -199,6 +199,15 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Sub>,
+}
+
+/// `--http-listen`: an IP address and port (names are not resolved: the
+/// listener must bind exactly where asked).
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        "expected IP:PORT, like 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080 (names are not resolved)"
+            .to_owned()
+    })
 }
 
 impl ConfigArgs {

@@ -735,3 +735,59 @@ fn the_static_page_stays_readable_with_50_nodes_and_100_links() {
         std::fs::write(std::path::Path::new(&art).join("web-page-big.png"), &png).unwrap();
     }
 }
+
+/// The listener is bound before anything is wired: a port in use stops
+/// start-up (nothing made), and a host name is refused as a usage error.
+#[test]
+fn a_taken_port_stops_start_up_before_any_wiring() {
+    if !common::require_root("a_taken_port_stops_start_up_before_any_wiring") {
+        return;
+    }
+    let p = common::unique("wt");
+    let home = Netns::new(&format!("{p}h"));
+    let a = Netns::new(&format!("{p}a"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "net.yaml",
+        &format!(
+            "links:\n  - {{netns: {}, bridge: s1, ip: 10.69.0.1/24}}\n",
+            a.name
+        ),
+    );
+    // Something else holds the port in the sidecar's namespace.
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let holder = common::netns::spawn_in_netns(&home.name, move || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        port_tx.send(l.local_addr().unwrap()).unwrap();
+        let _ = done_rx.recv();
+    });
+    let taken = port_rx.recv().unwrap().to_string();
+    let mut cl = Conlink::start(&home, &["--network-file", &config, "--http-listen", &taken]);
+    let code = cl.wait(Duration::from_secs(10));
+    let _ = done_tx.send(());
+    holder.join().unwrap();
+    assert_eq!(code, Some(1), "{}", cl.log());
+    let log = cl.log();
+    assert!(
+        log.contains(&format!("--http-listen {taken}")) && log.contains("in use"),
+        "{log}"
+    );
+    assert!(!log.contains("Creating"), "nothing is wired: {log}");
+    assert!(!common::sidecar::links(&a).contains(&"eth0".to_owned()));
+
+    let out = Command::new(common::conlink_bin())
+        .args([
+            "--check",
+            "--network-file",
+            &config,
+            "--http-listen",
+            "localhost:8080",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected IP:PORT"), "{err}");
+}
