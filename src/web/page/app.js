@@ -631,6 +631,17 @@
     renderDetails();
   }
 
+  // Many events at once (a whole topology starting) draw once.
+  let renderTimer = null;
+  function renderSoon() {
+    if (renderTimer === null) {
+      renderTimer = setTimeout(() => {
+        renderTimer = null;
+        render();
+      }, 16);
+    }
+  }
+
   function isSelected(type, id) {
     return selected && selected.type === type && selected.id === id;
   }
@@ -966,7 +977,7 @@
       }
     }
     if (ev.event === 'milestone' && topo) topo.milestone = true;
-    if (topo) render();
+    if (topo) renderSoon();
     // The whole truth (new replicas, links gone with their target) follows.
     scheduleRefresh();
   }
