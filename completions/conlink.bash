@@ -146,7 +146,7 @@ _conlink() {
 
     case "${cmd}" in
         conlink)
-            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --config-schema --docker-socket --control-socket --podman-socket --verbose --help --version graph completions status link netem capture events mdc wait copy help"
+            opts="-v -h -V --compose-file --network-file --default-bridge-mode --default-mtu --keep-veth-offload --compose-project --show-config --check --config-schema --docker-socket --control-socket --http-listen --podman-socket --verbose --help --version graph completions status link netem capture events mdc wait copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,6 +181,10 @@ _conlink() {
                     return 0
                     ;;
                 --control-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -315,7 +319,7 @@ _conlink() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "dot svg png" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "dot svg png html" -- "${cur}"))
                     return 0
                     ;;
                 --output)

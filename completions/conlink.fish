@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_conlink_global_optspecs
-    string join \n compose-file= network-file= default-bridge-mode= default-mtu= keep-veth-offload compose-project= show-config check config-schema= docker-socket= control-socket= podman-socket= v/verbose h/help V/version
+    string join \n compose-file= network-file= default-bridge-mode= default-mtu= keep-veth-offload compose-project= show-config check config-schema= docker-socket= control-socket= http-listen= podman-socket= v/verbose h/help V/version
 end
 
 function __fish_conlink_needs_command
@@ -35,6 +35,7 @@ complete -c conlink -n "__fish_conlink_needs_command" -l compose-project -d 'Onl
 complete -c conlink -n "__fish_conlink_needs_command" -l config-schema -d 'Print a JSON Schema of the network config and exit. With a FILE (conlink 2.x\'s form, the schema it validated against) it is accepted and ignored: validation is built in' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l docker-socket -d 'Docker engine API socket (used when it exists)' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l control-socket -d 'The control socket `conlink status`, `link`, `netem`, `capture` and `events` talk to [default: /run/conlink/control.sock]' -r -F
+complete -c conlink -n "__fish_conlink_needs_command" -l http-listen -d 'Serve a read-only topology page and Prometheus /metrics on this address (unauthenticated: bind it only where it may be seen; e.g. 127.0.0.1:8080, or 0.0.0.0:8080 in a container with `ports:`)' -r
 complete -c conlink -n "__fish_conlink_needs_command" -l podman-socket -d 'Podman API socket (used when it exists)' -r -F
 complete -c conlink -n "__fish_conlink_needs_command" -l keep-veth-offload -d 'Keep tx checksum offload on veth links (by default it is turned off, as offloaded checksums are never filled in on veth-to-veth paths)'
 complete -c conlink -n "__fish_conlink_needs_command" -l show-config -d 'Print the merged, enriched network config as JSON and exit'
@@ -42,7 +43,7 @@ complete -c conlink -n "__fish_conlink_needs_command" -l check -d 'Validate the 
 complete -c conlink -n "__fish_conlink_needs_command" -s v -l verbose -d 'More log output (repeat for more; VERBOSE=1 counts as one)'
 complete -c conlink -n "__fish_conlink_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conlink -n "__fish_conlink_needs_command" -s V -l version -d 'Print version'
-complete -c conlink -n "__fish_conlink_needs_command" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
+complete -c conlink -n "__fish_conlink_needs_command" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`; HTML)'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "completions" -d 'Print shell completions for one of the four tools'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "status" -d 'Show the running sidecar\'s links (state, addresses, netem, traffic), bridges, tunnels and milestone'
 complete -c conlink -n "__fish_conlink_needs_command" -f -a "link" -d 'Take links administratively down, or up again (held across container restarts)'
@@ -59,9 +60,10 @@ complete -c conlink -n "__fish_conlink_using_subcommand graph" -l default-bridge
 linux\t'Linux kernel bridge'
 ovs\t'Open vSwitch bridge (needs the openvswitch kernel module)'
 patch\t'tc mirred patch between exactly two links'"
-complete -c conlink -n "__fish_conlink_using_subcommand graph" -l format -d 'Output format (svg and png need Graphviz\'s `dot` installed)' -r -f -a "dot\t''
+complete -c conlink -n "__fish_conlink_using_subcommand graph" -l format -d 'Output format (svg and png need Graphviz\'s `dot` installed; html is the sidecar\'s topology page as a static file)' -r -f -a "dot\t''
 svg\t'needs Graphviz\'s `dot`'
-png\t'needs Graphviz\'s `dot`'"
+png\t'needs Graphviz\'s `dot`'
+html\t'the live page\'s drawing, as one self-contained file (no Graphviz)'"
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c conlink -n "__fish_conlink_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conlink -n "__fish_conlink_using_subcommand completions" -s h -l help -d 'Print help'
@@ -145,7 +147,7 @@ complete -c conlink -n "__fish_conlink_using_subcommand copy" -s v -l verbose -d
 complete -c conlink -n "__fish_conlink_using_subcommand copy" -s q -l quiet -d 'No summary line'
 complete -c conlink -n "__fish_conlink_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conlink -n "__fish_conlink_using_subcommand copy" -s V -l version -d 'Print version'
-complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)'
+complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "graph" -d 'Draw the network topology (Graphviz DOT; SVG/PNG through `dot`; HTML)'
 complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "completions" -d 'Print shell completions for one of the four tools'
 complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "status" -d 'Show the running sidecar\'s links (state, addresses, netem, traffic), bridges, tunnels and milestone'
 complete -c conlink -n "__fish_conlink_using_subcommand help; and not __fish_seen_subcommand_from graph completions status link netem capture events mdc wait copy help" -f -a "link" -d 'Take links administratively down, or up again (held across container restarts)'

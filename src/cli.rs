@@ -42,14 +42,19 @@ pub enum GraphFormat {
     Svg,
     /// needs Graphviz's `dot`
     Png,
+    /// the live page's drawing, as one self-contained file (no Graphviz)
+    Html,
 }
 
-impl From<GraphFormat> for crate::config::graph::GraphFormat {
-    fn from(f: GraphFormat) -> Self {
-        match f {
-            GraphFormat::Dot => Self::Dot,
-            GraphFormat::Svg => Self::Svg,
-            GraphFormat::Png => Self::Png,
+impl GraphFormat {
+    /// The Graphviz format, or `None` for html (drawn by the page itself).
+    fn graphviz(self) -> Option<crate::config::graph::GraphFormat> {
+        use crate::config::graph::GraphFormat as G;
+        match self {
+            GraphFormat::Dot => Some(G::Dot),
+            GraphFormat::Svg => Some(G::Svg),
+            GraphFormat::Png => Some(G::Png),
+            GraphFormat::Html => None,
         }
     }
 }
@@ -109,7 +114,8 @@ pub struct GraphArgs {
     #[arg(long, value_enum, value_name = "MODE", env = "CONLINK_BRIDGE_MODE")]
     pub default_bridge_mode: Option<BridgeMode>,
 
-    /// Output format (svg and png need Graphviz's `dot` installed)
+    /// Output format (svg and png need Graphviz's `dot` installed; html is
+    /// the sidecar's topology page as a static file)
     #[arg(long, value_enum, default_value = "dot")]
     pub format: GraphFormat,
 
@@ -179,6 +185,12 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
     pub control_socket: Option<PathBuf>,
 
+    /// Serve a read-only topology page and Prometheus /metrics on this
+    /// address (unauthenticated: bind it only where it may be seen; e.g.
+    /// 127.0.0.1:8080, or 0.0.0.0:8080 in a container with `ports:`)
+    #[arg(long, value_name = "ADDR:PORT", env = "CONLINK_HTTP_LISTEN", value_parser = parse_listen)]
+    pub http_listen: Option<std::net::SocketAddr>,
+
     /// Podman API socket (used when it exists)
     #[arg(
         long,
@@ -193,6 +205,15 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Sub>,
+}
+
+/// `--http-listen`: an IP address and port (names are not resolved: the
+/// listener must bind exactly where asked).
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        "expected IP:PORT, like 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080 (names are not resolved)"
+            .to_owned()
+    })
 }
 
 impl ConfigArgs {
@@ -223,6 +244,7 @@ impl Cli {
                     crate::control::client::DEFAULT_SOCKET.into(),
                 ),
             },
+            http_listen: self.http_listen,
         }
     }
 }
@@ -237,7 +259,7 @@ Examples:
 
 #[derive(Debug, Subcommand)]
 pub enum Sub {
-    /// Draw the network topology (Graphviz DOT; SVG/PNG through `dot`)
+    /// Draw the network topology (Graphviz DOT; SVG/PNG through `dot`; HTML)
     #[command(after_help = GRAPH_EXAMPLES)]
     Graph(GraphArgs),
     /// Print shell completions for one of the four tools
@@ -280,6 +302,7 @@ const GRAPH_EXAMPLES: &str = "\
 Examples:
   conlink graph --compose-file compose.yaml                     DOT on stdout
   conlink graph --compose-file compose.yaml --format svg -o topo.svg
+  conlink graph --compose-file compose.yaml --format html -o topo.html
   conlink graph --network-file net.yaml --default-bridge-mode linux | dot -Tpng > topo.png";
 
 const COMPLETIONS_EXAMPLES: &str = "\
@@ -455,13 +478,17 @@ fn graph(args: &ConfigArgs, format: GraphFormat, output: Option<&std::path::Path
         Ok(net) => net,
         Err(code) => return code,
     };
-    let dot = crate::config::graph::to_dot(&net);
-    let bytes = match crate::config::graph::render(&dot, format.into()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("conlink graph: {e}");
-            return ExitCode::FAILURE;
+    let bytes = match format.graphviz() {
+        None => {
+            crate::web::page::with_topology(&crate::web::topology::from_config(&net)).into_bytes()
         }
+        Some(f) => match crate::config::graph::render(&crate::config::graph::to_dot(&net), f) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("conlink graph: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let written = match output {
         Some(path) => std::fs::write(path, &bytes)

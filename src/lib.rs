@@ -17,6 +17,7 @@ pub mod mdc;
 pub mod multicall;
 pub mod net;
 pub mod wait;
+pub mod web;
 
 /// Exit status for usage and configuration errors (clap uses 2 as well).
 pub const EXIT_USAGE: u8 = 2;

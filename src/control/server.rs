@@ -12,42 +12,33 @@
 //! client that falls behind gets a `lagged` line telling how many events it
 //! missed; a capture whose client falls behind is stopped.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::net::UnixListener;
+use tokio::sync::{Semaphore, watch};
 
 use super::api::{Control, ControlError, NetemReset, NetemSet, PREFIX, Select};
+use super::http::{
+    Body, Connections, READ_TIMEOUT, bad, control_error_response, error_response, json_response,
+    status_ids,
+};
 use super::socket_file::{self, SocketFile};
 use super::streams::{self, MAX_CAPTURES};
 
-/// Largest request body accepted.
-pub const MAX_BODY: usize = 64 * 1024;
-const MAX_CONNECTIONS: usize = 64;
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long open requests may finish after `stop` before they are cut.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+pub use super::http::MAX_BODY;
+
 /// Trailer at the end of a capture stream (sent when the request has
 /// `TE: trailers`): `<reason> packets=N dropped=M`.
 pub const CAPTURE_END_TRAILER: &str = "conlink-capture-end";
-
-pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// A bound control socket, ready to serve.
 pub struct Server {
@@ -77,23 +68,16 @@ impl Server {
     ) -> io::Result<()> {
         let Server { listener, file } = self;
         let listener = UnixListener::from_std(listener)?;
-        let (shut_tx, shut_rx) = watch::channel(false);
+        let mut conns = Connections::new();
         let ctx = Arc::new(Ctx {
             control,
-            shutdown: shut_rx,
+            shutdown: conns.shutdown(),
             captures: Arc::new(Semaphore::new(MAX_CAPTURES)),
         });
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let mut conns = JoinSet::new();
         tokio::pin!(stop);
         loop {
-            while conns.try_join_next().is_some() {}
-            let permit = tokio::select! {
-                _ = &mut stop => break,
-                p = slots.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
+            let Some(permit) = conns.slot(&mut stop).await else {
+                break;
             };
             let stream = tokio::select! {
                 _ = &mut stop => break,
@@ -107,15 +91,16 @@ impl Server {
                     }
                 },
             };
-            conns.spawn(serve_connection(stream, ctx.clone(), permit));
+            let ctx = ctx.clone();
+            conns.spawn(stream, permit, "control", move |req| {
+                let ctx = ctx.clone();
+                async move { handle(&ctx, req).await }
+            });
         }
         // The path goes first, so no new client reaches a closing server.
         drop(file);
         drop(listener);
-        let _ = shut_tx.send(true);
-        let drained = async { while conns.join_next().await.is_some() {} };
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, drained).await;
-        conns.abort_all();
+        conns.finish().await;
         Ok(())
     }
 }
@@ -129,46 +114,10 @@ pub async fn serve<C: Control>(
     Server::bind(path)?.run(control, stop).await
 }
 
-/// Completes once shutdown is signalled (or its sender is gone). The
-/// watch guard is dropped inside, so callers' futures stay `Send`.
-pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
-}
-
 struct Ctx<C> {
     control: Arc<C>,
     shutdown: watch::Receiver<bool>,
     captures: Arc<Semaphore>,
-}
-
-async fn serve_connection<C: Control>(
-    stream: UnixStream,
-    ctx: Arc<Ctx<C>>,
-    _slot: OwnedSemaphorePermit,
-) {
-    let mut shutdown = ctx.shutdown.clone();
-    let svc = service_fn(move |req| {
-        let ctx = ctx.clone();
-        async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(READ_TIMEOUT)
-        .max_buf_size(MAX_BODY);
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!("control connection: {e}");
-            }
-        }
-        _ = stopped(&mut shutdown) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,10 +161,6 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, Option<Metho
             )),
         )),
     }
-}
-
-pub(super) fn bad(message: String) -> ControlError {
-    ControlError::BadRequest { message }
 }
 
 async fn handle<C: Control>(ctx: &Ctx<C>, req: Request<Incoming>) -> Response<Body> {
@@ -276,48 +221,7 @@ async fn handle<C: Control>(ctx: &Ctx<C>, req: Request<Incoming>) -> Response<Bo
             }
         }
     };
-    result.unwrap_or_else(|e| {
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        error_response(status, &e)
-    })
-}
-
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed_unsync()
-}
-
-fn json_response<T: Serialize>(value: &T) -> Response<Body> {
-    match serde_json::to_vec(value) {
-        Ok(mut v) => {
-            v.push(b'\n');
-            let mut resp = Response::new(full(v));
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp
-        }
-        Err(e) => error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &ControlError::Failed {
-                message: format!("cannot encode the answer: {e}"),
-            },
-        ),
-    }
-}
-
-/// A [`ControlError`] as JSON (`{"error": "not-found", …}`) with `status`.
-fn error_response(status: StatusCode, e: &ControlError) -> Response<Body> {
-    let mut body = serde_json::to_vec(e).unwrap_or_else(|_| b"{\"error\":\"failed\"}".to_vec());
-    body.push(b'\n');
-    let mut resp = Response::new(full(body));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+    result.unwrap_or_else(|e| control_error_response(&e))
 }
 
 /// The request body as JSON, at most [`MAX_BODY`] bytes, read within
@@ -337,22 +241,6 @@ async fn read_json<T: DeserializeOwned>(req: Request<Incoming>) -> Result<T, Con
         }
     })?;
     serde_json::from_slice(&collected.to_bytes()).map_err(|e| bad(format!("request body: {e}")))
-}
-
-/// `id=A&id=B` (and nothing else) from a query string.
-fn status_ids(query: &str) -> Result<Vec<String>, ControlError> {
-    let mut ids = Vec::new();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        match &*k {
-            "id" => ids.push(v.into_owned()),
-            _ => {
-                return Err(bad(format!(
-                    "unknown query parameter {k:?} (status takes id=…)"
-                )));
-            }
-        }
-    }
-    Ok(ids)
 }
 
 #[cfg(test)]
@@ -400,38 +288,5 @@ mod tests {
             assert_eq!(allow, None);
             assert!(e.to_string().contains(p), "{e}");
         }
-    }
-
-    #[test]
-    fn status_query_takes_repeated_percent_encoded_ids_only() {
-        assert_eq!(status_ids("").unwrap(), Vec::<String>::new());
-        assert_eq!(
-            status_ids("id=node_1%3Aeth0&id=node_2").unwrap(),
-            vec!["node_1:eth0", "node_2"]
-        );
-        assert!(
-            status_ids("ids=x")
-                .unwrap_err()
-                .to_string()
-                .contains("\"ids\"")
-        );
-    }
-
-    #[tokio::test]
-    async fn errors_are_json_control_errors_with_their_status() {
-        let e = ControlError::NotFound {
-            id: "n_3:eth0".into(),
-            near: vec!["n_1:eth0".into()],
-        };
-        let resp = error_response(StatusCode::NOT_FOUND, &e);
-        assert_eq!(resp.status(), 404);
-        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        let back: ControlError = serde_json::from_slice(&body).unwrap();
-        assert_eq!(back, e);
-        assert_eq!(
-            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-            serde_json::json!({"error": "not-found", "id": "n_3:eth0", "near": ["n_1:eth0"]})
-        );
     }
 }

@@ -13,8 +13,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
 
 use super::api::{ControlError, Direction, Event};
 use super::capture::{self, Capture, CaptureOpts, MAX_SNAPLEN};
+use super::http::{Body, bad, stopped};
 use super::pcap;
-use super::server::{Body, CAPTURE_END_TRAILER, bad, stopped};
+use super::server::CAPTURE_END_TRAILER;
 
 /// At most this many captures run at once.
 pub const MAX_CAPTURES: usize = 8;
@@ -62,35 +63,81 @@ pub(super) fn capture_query(query: &str) -> Result<(String, CaptureOpts), Contro
     Ok((id, opts))
 }
 
-/// The events stream: one JSON object per line, written as it happens.
-/// A client that falls behind the (bounded) channel gets
-/// `{"time":…,"event":"lagged","missed":N}` and then the events after the gap.
+/// How events are written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// One JSON object per line (`application/x-ndjson`): `conlink events`.
+    Ndjson,
+    /// Server-sent events (`text/event-stream`): `data: {…}` and a blank
+    /// line per event, for a browser's `EventSource` (the web page).
+    Sse,
+}
+
+impl Framing {
+    pub(crate) fn content_type(self) -> &'static str {
+        match self {
+            Framing::Ndjson => "application/x-ndjson",
+            Framing::Sse => "text/event-stream",
+        }
+    }
+
+    fn frame(self, json: Vec<u8>) -> Bytes {
+        match self {
+            Framing::Ndjson => {
+                let mut line = json;
+                line.push(b'\n');
+                Bytes::from(line)
+            }
+            Framing::Sse => {
+                // serde_json never writes a raw newline, so one `data:` line
+                // holds the whole event.
+                let mut frame = Vec::with_capacity(json.len() + 8);
+                frame.extend_from_slice(b"data: ");
+                frame.extend_from_slice(&json);
+                frame.extend_from_slice(b"\n\n");
+                Bytes::from(frame)
+            }
+        }
+    }
+}
+
+/// The events stream as NDJSON (the control socket's `/v1/events`).
 pub(super) fn events_response(
     rx: broadcast::Receiver<Event>,
     shutdown: watch::Receiver<bool>,
 ) -> Response<Body> {
-    let lines = futures::stream::unfold((rx, shutdown), |(mut rx, mut shutdown)| async move {
-        let line = tokio::select! {
-            _ = stopped(&mut shutdown) => return None,
-            r = rx.recv() => match r {
-                Ok(ev) => serde_json::to_vec(&ev).ok()?,
-                Err(broadcast::error::RecvError::Lagged(missed)) => serde_json::to_vec(
-                    &serde_json::json!({"time": now(), "event": "lagged", "missed": missed}),
-                ).ok()?,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            },
-        };
-        let mut line = line;
-        line.push(b'\n');
-        Some((
-            Ok::<_, Infallible>(Frame::data(Bytes::from(line))),
-            (rx, shutdown),
-        ))
-    });
-    let mut resp = Response::new(StreamBody::new(lines).boxed_unsync());
+    event_stream(rx, shutdown, Framing::Ndjson)
+}
+
+/// The events stream: one JSON object per event, written as it happens.
+/// A client that falls behind the (bounded) channel gets
+/// `{"time":…,"event":"lagged","missed":N}` and then the events after the gap.
+pub(crate) fn event_stream(
+    rx: broadcast::Receiver<Event>,
+    shutdown: watch::Receiver<bool>,
+    framing: Framing,
+) -> Response<Body> {
+    let events =
+        futures::stream::unfold((rx, shutdown), move |(mut rx, mut shutdown)| async move {
+            let json = tokio::select! {
+                _ = stopped(&mut shutdown) => return None,
+                r = rx.recv() => match r {
+                    Ok(ev) => serde_json::to_vec(&ev).ok()?,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => serde_json::to_vec(
+                        &serde_json::json!({"time": now(), "event": "lagged", "missed": missed}),
+                    ).ok()?,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            };
+            Some((
+                Ok::<_, Infallible>(Frame::data(framing.frame(json))),
+                (rx, shutdown),
+            ))
+        });
+    let mut resp = Response::new(StreamBody::new(events).boxed_unsync());
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
+        HeaderValue::from_static(framing.content_type()),
     );
     resp
 }
@@ -183,6 +230,19 @@ pub(super) async fn capture_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_framed_as_ndjson_lines_or_sse_data() {
+        let json = br#"{"event":"link-down","id":"a:eth0"}"#.to_vec();
+        assert_eq!(
+            &Framing::Ndjson.frame(json.clone())[..],
+            b"{\"event\":\"link-down\",\"id\":\"a:eth0\"}\n"
+        );
+        assert_eq!(
+            &Framing::Sse.frame(json)[..],
+            b"data: {\"event\":\"link-down\",\"id\":\"a:eth0\"}\n\n"
+        );
+    }
 
     #[test]
     fn capture_query_defaults_and_checks_each_value() {

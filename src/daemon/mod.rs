@@ -12,6 +12,7 @@
 mod commands;
 mod docker_eth0;
 mod event_bus;
+mod metrics_source;
 mod netns_watch;
 mod overrides;
 mod retry;
@@ -58,6 +59,8 @@ pub struct Daemon {
     locks: TargetLocks,
     shutdown: Shutdown,
     events: event_bus::EventBus,
+    /// Counters for the web listener's `/metrics`.
+    metrics: metrics_source::Metrics,
     started: Instant,
     /// Wall-clock start, for "last change" of links never made.
     started_at: std::time::SystemTime,
@@ -75,6 +78,8 @@ pub struct Options {
     /// Log the config, the wired state and timings.
     pub verbose: bool,
     pub control_socket: ControlSocket,
+    /// Serve the read-only web page and metrics here (`--http-listen`).
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 /// Where the control socket goes, and whether failing to make it stops
@@ -106,6 +111,12 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
                 None
             }
         },
+    };
+    let web = match opts.http_listen {
+        Some(addr) => {
+            Some(crate::web::Server::bind(addr).with_context(|| format!("--http-listen {addr}"))?)
+        }
+        None => None,
     };
     let started = Instant::now();
     let needs_engine = !network.only_netns_targets();
@@ -161,6 +172,7 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
         locks: TargetLocks::default(),
         shutdown: shutdown.clone(),
         events: event_bus::EventBus::default(),
+        metrics: Default::default(),
         started,
         started_at: std::time::SystemTime::now(),
         verbose: opts.verbose,
@@ -178,6 +190,14 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
         let stop = shutdown.clone();
         tokio::spawn(s.run(daemon.clone(), async move { stop.requested().await }))
     });
+    if let Some(w) = web {
+        // Read-only and unauthenticated: bound only where asked.
+        if let Ok(addr) = w.local_addr() {
+            tracing::info!("HTTP listener (read-only): http://{addr}/");
+        }
+        let stop = shutdown.clone();
+        tokio::spawn(w.run(daemon.clone(), async move { stop.requested().await }));
+    }
     if !daemon.network.netns_names().is_empty() {
         // Before the first namespace is wired, so none that appears in
         // between is missed.

@@ -186,6 +186,7 @@ pub async fn follow(daemon: Arc<Daemon>, mut watcher: Watcher) {
             if !ours.contains(&name) {
                 continue;
             }
+            daemon.metrics.event_processed();
             let daemon = daemon.clone();
             tokio::spawn(async move { settle(&daemon, &name).await });
         }

@@ -55,6 +55,9 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
             }
         }
         while let Some(event) = events.next().await {
+            if matches!(event, EngineEvent::Container(_)) {
+                daemon.metrics.event_processed();
+            }
             match event {
                 EngineEvent::Container(ContainerEvent::Start { id, attributes }) => {
                     let since = Instant::now();
@@ -83,6 +86,7 @@ pub async fn follow(daemon: Arc<Daemon>, mut engine: Engine) {
             }
         }
         engine = reconnect(&engine, &mut backoff).await;
+        daemon.metrics.engine_reconnected();
         tracing::info!("Reconnected to {}; reconciling", engine.socket().display());
     }
 }

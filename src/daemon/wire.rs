@@ -87,6 +87,9 @@ impl Daemon {
             }
         }
         let took = job.since.elapsed();
+        if !job.links.is_empty() {
+            self.metrics.wired_in(took);
+        }
         // The split shows where the time goes when many containers start
         // at once; the rest of `took` is waiting for a turn.
         let lookup = job
@@ -146,6 +149,7 @@ impl Daemon {
         let spec = match link.instance(t.index, &t.name_seed) {
             Ok(spec) => spec,
             Err(e) => {
+                self.metrics.link_failed();
                 if quiet == Quiet::No {
                     tracing::error!("{e}");
                     self.events.emit(EventKind::LinkFailed {
@@ -165,6 +169,7 @@ impl Daemon {
         }
         match self.net.create_link(&t.ns, &id, &spec).await {
             Ok(created) => {
+                self.metrics.link_created();
                 self.add_forwards(&id, &t.ns, &spec).await;
                 let down = self.apply_override(&id, &key, &t.ns, &created).await;
                 self.events.emit(EventKind::LinkCreated { id: id.clone() });
@@ -183,6 +188,7 @@ impl Daemon {
                 }))
             }
             Err(e) => {
+                self.metrics.link_failed();
                 let retrying = e.is_transient();
                 // The error already names the link (`container:dev: …`).
                 match (quiet, retrying) {

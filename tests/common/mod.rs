@@ -2,6 +2,7 @@
 //! on drop (also when a test fails), and honest skipping.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod compose;
 pub mod docker;
 pub mod netns;
