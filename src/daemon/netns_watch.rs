@@ -165,16 +165,12 @@ impl Watcher {
 
 /// Follow /run/netns until the task is aborted.
 pub async fn follow(daemon: Arc<Daemon>, mut watcher: Watcher) {
-    let ours: Vec<String> = daemon
-        .network
-        .netns_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let ours: std::collections::HashSet<String> =
+        daemon.network.netns_names().map(str::to_owned).collect();
     loop {
         let changed = match watcher.next().await {
             Ok(Some(names)) => names,
-            Ok(None) => ours.clone(),
+            Ok(None) => ours.iter().cloned().collect(),
             Err(e) => {
                 tracing::error!(
                     "watching {NETNS_DIR}: {e}; namespaces that come and go are no longer followed"
@@ -186,6 +182,7 @@ pub async fn follow(daemon: Arc<Daemon>, mut watcher: Watcher) {
             if !ours.contains(&name) {
                 continue;
             }
+            tracing::debug!("{NETNS_DIR}/{name} changed");
             daemon.metrics.event_processed();
             let daemon = daemon.clone();
             tokio::spawn(async move { settle(&daemon, &name).await });
