@@ -284,18 +284,13 @@ impl Network {
 
     /// Every distinct target with links or commands, in first-use order.
     pub fn targets(&self) -> Vec<&Target> {
-        let mut out: Vec<&Target> = vec![];
-        for t in self
-            .links
+        let mut seen = std::collections::HashSet::new();
+        self.links
             .iter()
             .map(|l| &l.target)
             .chain(self.commands.iter().map(|c| &c.target))
-        {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-        out
+            .filter(|t| seen.insert(*t))
+            .collect()
     }
 
     /// Names of the named namespaces the config targets.

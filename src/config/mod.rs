@@ -11,6 +11,7 @@ pub mod enrich;
 pub mod errors;
 pub mod gateways;
 pub mod graph;
+pub mod index;
 pub mod instance;
 pub mod interpolate;
 pub mod load;
@@ -32,6 +33,7 @@ use crate::net::spec::BridgeMode;
 
 pub use enrich::Settings;
 pub use errors::{ConfigError, ConfigErrors, Origin};
+pub use index::IndexedNetwork;
 pub use instance::{OffsetError, hashed_outer_dev, outer_dev_name, static_outer_dev};
 pub use interpolate::{Env, ProcessEnv};
 pub use model::{Base, Command, CommandLine, Link, Network, Target};

@@ -755,6 +755,47 @@ fn daemon_queries() {
         show::summary(&n),
         "4 links on 3 services/containers, 1 bridge, 1 tunnel, 2 commands"
     );
+    indexed_lookups_match_the_scans(n);
+}
+
+/// The daemon's index answers exactly as the plain scans of `Network` do,
+/// also for a container named by both its service and its own name.
+fn indexed_lookups_match_the_scans(n: Network) {
+    let idx = IndexedNetwork::new(n.clone());
+    assert_eq!(idx.targets().collect::<Vec<_>>(), n.targets());
+    for t in n.targets() {
+        assert_eq!(
+            idx.links_for(t).collect::<Vec<_>>(),
+            n.links_for(t).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            idx.commands_for(t).collect::<Vec<_>>(),
+            n.commands_for(t).collect::<Vec<_>>()
+        );
+    }
+    for (svc, name) in [
+        (Some("node"), "p-node-1"),
+        (Some("node"), "c1"),
+        (Some("other"), "c1"),
+        (None, "c1"),
+        (None, "nobody"),
+    ] {
+        assert_eq!(
+            idx.links_for_container(svc, name).collect::<Vec<_>>(),
+            n.links_for_container(svc, name).collect::<Vec<_>>(),
+            "{svc:?} {name}"
+        );
+        assert_eq!(
+            idx.commands_for_container(svc, name).collect::<Vec<_>>(),
+            n.commands_for_container(svc, name).collect::<Vec<_>>(),
+            "{svc:?} {name}"
+        );
+    }
+    assert_eq!(idx.netns_names().collect::<Vec<_>>(), n.netns_names());
+    for r in [0, 1, 3] {
+        let f = |s: &str| if s == "node" { r } else { 2 };
+        assert_eq!(idx.expected_link_count(f), n.expected_link_count(f));
+    }
 }
 
 #[test]

@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+use crate::config::IndexedNetwork;
 use crate::config::model::{Network, Target};
 use crate::control::api::EventKind;
 use crate::engine::{self, ContainerInfo, Scope};
@@ -51,7 +52,7 @@ pub struct DockerEth0 {
 }
 
 pub struct Daemon {
-    network: Network,
+    network: IndexedNetwork,
     net: net::Engine,
     scope: Option<Scope>,
     docker_eth0: Option<DockerEth0>,
@@ -164,7 +165,7 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
     };
 
     let daemon = Arc::new(Daemon {
-        network,
+        network: IndexedNetwork::new(network),
         net,
         scope,
         docker_eth0,
@@ -198,7 +199,7 @@ pub async fn run(opts: Options, network: Network) -> anyhow::Result<()> {
         let stop = shutdown.clone();
         tokio::spawn(w.run(daemon.clone(), async move { stop.requested().await }));
     }
-    if !daemon.network.netns_names().is_empty() {
+    if daemon.network.netns_names().next().is_some() {
         // Before the first namespace is wired, so none that appears in
         // between is missed.
         match netns_watch::Watcher::new() {
@@ -525,10 +526,9 @@ impl Daemon {
 
     fn check_milestone(&self) {
         let mut state = self.state.lock().expect("state lock");
-        let replicas = state.replicas();
         let expected = self
             .network
-            .expected_link_count(|svc| replicas.get(svc).copied().unwrap_or(1).max(1));
+            .expected_link_count(|svc| state.replicas(svc).max(1));
         // Said once per change, so a link failing keeps its reason in the
         // log without repeating it for every container that starts.
         match state.missing_report_if_changed() {

@@ -80,10 +80,46 @@ pub struct State {
     generations: u64,
     /// The last "still missing" report, so it is logged once per change.
     last_missing: String,
+    /// Something that feeds the missing report changed since it was made.
+    missing_changed: bool,
+    /// Running totals over `wired`, so a check on every event does not
+    /// walk every target.
+    tally: Tally,
     /// Runtime overrides (down, netem), across restarts of their targets.
     pub overrides: Overrides,
     /// Results of targets' commands, in the order they were started.
     pub commands: Vec<CommandStatus>,
+}
+
+/// Sums over every wired target, kept up to date by each change.
+#[derive(Debug, Default)]
+struct Tally {
+    links: usize,
+    failed: usize,
+    replicas: HashMap<String, u32>,
+}
+
+impl Tally {
+    fn add(&mut self, w: &Wired) {
+        self.links += w.links.len();
+        self.failed += w.failed.len();
+        if let Some((svc, _)) = &w.replica {
+            *self.replicas.entry(svc.clone()).or_insert(0) += 1;
+        }
+    }
+
+    fn sub(&mut self, w: &Wired) {
+        self.links -= w.links.len();
+        self.failed -= w.failed.len();
+        if let Some((svc, _)) = &w.replica
+            && let Some(n) = self.replicas.get_mut(svc)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.replicas.remove(svc);
+            }
+        }
+    }
 }
 
 impl State {
@@ -113,7 +149,12 @@ impl State {
     }
 
     pub fn insert(&mut self, key: String, wired: Wired) {
-        self.wired.insert(key, wired);
+        self.tally.add(&wired);
+        self.missing_changed |= !wired.failed.is_empty();
+        if let Some(old) = self.wired.insert(key, wired) {
+            self.tally.sub(&old);
+            self.missing_changed |= !old.failed.is_empty();
+        }
     }
 
     /// Keys of every wired target.
@@ -125,8 +166,14 @@ impl State {
         self.wired.get(key)
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Wired> {
-        self.wired.get_mut(key)
+    /// One made link of a wired target, to change its state (not whether
+    /// it exists: that goes through [`State::link_made`] and friends).
+    pub fn link_mut(&mut self, key: &str, id: &str) -> Option<&mut WiredLink> {
+        self.wired
+            .get_mut(key)?
+            .links
+            .iter_mut()
+            .find(|l| l.id == id)
     }
 
     /// Tunnels made, and tunnels that failed with why.
@@ -137,8 +184,12 @@ impl State {
     /// A retried link now exists: record it and drop it from the failed.
     pub fn link_made(&mut self, key: &str, link: WiredLink) {
         if let Some(w) = self.wired.get_mut(key) {
+            let before = w.failed.len();
             w.failed.retain(|f| f.id != link.id);
+            self.tally.failed -= before - w.failed.len();
+            self.missing_changed |= before != w.failed.len();
             w.links.push(link);
+            self.tally.links += 1;
         }
     }
 
@@ -147,21 +198,26 @@ impl State {
         if let Some(w) = self.wired.get_mut(key) {
             match w.failed.iter_mut().find(|f| f.id == failed.id) {
                 Some(f) => *f = failed,
-                None => w.failed.push(failed),
+                None => {
+                    w.failed.push(failed);
+                    self.tally.failed += 1;
+                }
             }
+            self.missing_changed = true;
         }
     }
 
     pub fn tunnel_failed(&mut self, name: String, reason: String) {
         self.failed_tunnels.insert(name, reason);
+        self.missing_changed = true;
     }
 
     pub fn await_netns(&mut self, name: &str) {
-        self.awaited_netns.insert(name.to_owned());
+        self.missing_changed |= self.awaited_netns.insert(name.to_owned());
     }
 
     pub fn netns_appeared(&mut self, name: &str) {
-        self.awaited_netns.remove(name);
+        self.missing_changed |= self.awaited_netns.remove(name);
     }
 
     /// Every configured link or tunnel known not to exist, with why.
@@ -188,6 +244,9 @@ impl State {
 
     /// `Some(report)` when the missing links changed since the last report.
     pub fn missing_report_if_changed(&mut self) -> Option<String> {
+        if !std::mem::take(&mut self.missing_changed) {
+            return None;
+        }
         let report = self
             .missing()
             .iter()
@@ -202,7 +261,10 @@ impl State {
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Wired> {
-        self.wired.remove(key)
+        let gone = self.wired.remove(key)?;
+        self.tally.sub(&gone);
+        self.missing_changed |= !gone.failed.is_empty();
+        Some(gone)
     }
 
     pub fn add_tunnel(&mut self, name: String) {
@@ -214,25 +276,20 @@ impl State {
     }
 
     /// Replicas of each service currently wired.
-    pub fn replicas(&self) -> BTreeMap<&str, u32> {
-        let mut out = BTreeMap::new();
-        for w in self.wired.values() {
-            if let Some((svc, _)) = &w.replica {
-                *out.entry(svc.as_str()).or_insert(0) += 1;
-            }
-        }
-        out
+    pub fn replicas(&self, service: &str) -> u32 {
+        self.tally.replicas.get(service).copied().unwrap_or(0)
     }
 
     /// Links and tunnels that exist now.
     pub fn connected(&self) -> usize {
-        self.wired.values().map(|w| w.links.len()).sum::<usize>() + self.tunnels.len()
+        self.tally.links + self.tunnels.len()
     }
 
     /// True exactly once: the first time `connected() >= expected` with
     /// nothing known to be missing.
     pub fn reach_milestone(&mut self, expected: usize) -> bool {
-        if self.all_connected || self.connected() < expected || !self.missing().is_empty() {
+        let missing = self.tally.failed + self.failed_tunnels.len() + self.awaited_netns.len();
+        if self.all_connected || self.connected() < expected || missing > 0 {
             return false;
         }
         self.all_connected = true;
@@ -362,7 +419,14 @@ mod tests {
         s.insert("a".into(), wired(1, Some(("node", 1))));
         s.insert("b".into(), wired(1, Some(("node", 2))));
         s.insert("c".into(), wired(1, None));
-        assert_eq!(s.replicas().get("node"), Some(&2));
+        assert_eq!(s.replicas("node"), 2);
+        assert_eq!(s.connected(), 3);
+        s.remove("a");
+        assert_eq!(s.replicas("node"), 1);
+        assert_eq!(s.connected(), 2);
+        // Re-wired under the same key: counted once.
+        s.insert("b".into(), wired(2, Some(("node", 2))));
+        assert_eq!(s.replicas("node"), 1);
         assert_eq!(s.connected(), 3);
     }
 

@@ -232,8 +232,7 @@ impl Daemon {
         f: impl FnOnce(&mut super::state::WiredLink) -> R,
     ) -> Option<R> {
         let mut state = self.state.lock().expect("state lock");
-        let w = state.get_mut(e.state_key.as_ref()?)?;
-        w.links.iter_mut().find(|l| l.id == e.status.id).map(f)
+        state.link_mut(e.state_key.as_ref()?, &e.status.id).map(f)
     }
 }
 
