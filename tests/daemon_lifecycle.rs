@@ -148,11 +148,7 @@ fn netns_targets_that_come_and_go_are_followed() {
 
     // Late appearance.
     let b = Netns::new(&b_name);
-    assert!(
-        cl.wait_for("All links connected", STEP),
-        "{}",
-        cl.log()
-    );
+    assert!(cl.wait_for("All links connected", STEP), "{}", cl.log());
     assert!(a.ping("10.65.0.2"), "a -> late b\n{}", cl.log());
     assert!(a.ping("10.65.0.3"), "a -> c");
 
@@ -180,10 +176,7 @@ fn netns_targets_that_come_and_go_are_followed() {
     // Re-created: wired again.
     let c = Netns::new(&c_name);
     assert!(
-        cl.wait_for(
-            &format!("netns {c_name} appeared: wiring it"),
-            STEP
-        ),
+        cl.wait_for(&format!("netns {c_name} appeared: wiring it"), STEP),
         "{}",
         cl.log()
     );

@@ -312,25 +312,37 @@ impl Control for Daemon {
         } else {
             select(&all, ids)?
         };
-        let counters = join_all(picked.iter().map(|e| async move {
+        // One dump per namespace, not one request per link.
+        let namespaces: std::collections::HashSet<&NsTarget> = picked
+            .iter()
+            .filter(|e| e.exists)
+            .filter_map(|e| e.ns.as_ref())
+            .collect();
+        let dumps: std::collections::HashMap<&NsTarget, _> = join_all(
+            namespaces
+                .into_iter()
+                .map(|ns| async move { (ns, self.net.counters(Some(ns)).await.ok()) }),
+        )
+        .await
+        .into_iter()
+        .filter_map(|(ns, d)| Some((ns, d?)))
+        .collect();
+        let counters = picked.iter().map(|e| {
             let (true, Some(ns)) = (e.exists, e.ns.as_ref()) else {
                 return None;
             };
-            match self.net.counters(Some(ns), &e.status.dev).await {
-                Ok(Some(s)) => Some(Counters {
-                    rx_packets: s.rx_packets,
-                    tx_packets: s.tx_packets,
-                    rx_bytes: s.rx_bytes,
-                    tx_bytes: s.tx_bytes,
-                    rx_errors: s.rx_errors,
-                    tx_errors: s.tx_errors,
-                    rx_dropped: s.rx_dropped,
-                    tx_dropped: s.tx_dropped,
-                }),
-                _ => None,
-            }
-        }))
-        .await;
+            let s = dumps.get(ns)?.get(&e.status.dev)?;
+            Some(Counters {
+                rx_packets: s.rx_packets,
+                tx_packets: s.tx_packets,
+                rx_bytes: s.rx_bytes,
+                tx_bytes: s.tx_bytes,
+                rx_errors: s.rx_errors,
+                tx_errors: s.tx_errors,
+                rx_dropped: s.rx_dropped,
+                tx_dropped: s.tx_dropped,
+            })
+        });
         let links = picked
             .iter()
             .zip(counters)

@@ -37,16 +37,31 @@ impl Engine {
             .await
     }
 
-    /// The kernel's 64-bit counters of `name`; `None` when it does not exist.
-    pub async fn counters(&self, target: Option<&NsTarget>, name: &str) -> Result<Option<Stats64>> {
+    /// The kernel's 64-bit counters of every link in the namespace, by
+    /// name: one dump answers for all of a target's links.
+    pub async fn counters(
+        &self,
+        target: Option<&NsTarget>,
+    ) -> Result<std::collections::HashMap<String, Stats64>> {
         let ns = self.ns_or_home(target)?;
-        let Some(link) = ns.rt().link_by_name(name).await? else {
-            return Ok(None);
-        };
-        Ok(link.attributes.into_iter().find_map(|a| match a {
-            LinkAttribute::Stats64(s) => Some(s),
-            _ => None,
-        }))
+        Ok(ns
+            .rt()
+            .links()
+            .await?
+            .into_iter()
+            .filter_map(|link| {
+                let mut name = None;
+                let mut stats = None;
+                for a in link.attributes {
+                    match a {
+                        LinkAttribute::IfName(n) => name = Some(n),
+                        LinkAttribute::Stats64(s) => stats = Some(s),
+                        _ => {}
+                    }
+                }
+                Some((name?, stats?))
+            })
+            .collect())
     }
 
     /// Put netem on `name`'s egress (replacing its root qdisc), or remove
