@@ -505,19 +505,14 @@ impl Daemon {
             // A re-created container with the same name may already have
             // taken the same outer names (its start can be handled before
             // the old one's die): those are not ours to forget.
-            let taken: std::collections::HashSet<IfName> = {
+            let outers: Vec<IfName> = {
                 let state = self.state.lock().expect("state lock");
-                state
-                    .all()
-                    .flat_map(|o| o.links.iter().filter_map(|l| l.outer.clone()))
+                w.links
+                    .iter()
+                    .filter_map(|l| l.outer.clone())
+                    .filter(|o| !state.holds_outer(o))
                     .collect()
             };
-            let outers: Vec<IfName> = w
-                .links
-                .iter()
-                .filter_map(|l| l.outer.clone())
-                .filter(|o| !taken.contains(o))
-                .collect();
             if !outers.is_empty() {
                 self.net.forget_ports(&outers).await;
             }

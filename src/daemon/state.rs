@@ -97,10 +97,19 @@ struct Tally {
     links: usize,
     failed: usize,
     replicas: HashMap<String, u32>,
+    /// How many wired links hold each veth outer name (normally one).
+    outers: HashMap<IfName, u32>,
 }
 
 impl Tally {
+    fn add_outer(&mut self, l: &WiredLink) {
+        if let Some(o) = &l.outer {
+            *self.outers.entry(o.clone()).or_insert(0) += 1;
+        }
+    }
+
     fn add(&mut self, w: &Wired) {
+        w.links.iter().for_each(|l| self.add_outer(l));
         self.links += w.links.len();
         self.failed += w.failed.len();
         if let Some((svc, _)) = &w.replica {
@@ -109,6 +118,14 @@ impl Tally {
     }
 
     fn sub(&mut self, w: &Wired) {
+        for o in w.links.iter().filter_map(|l| l.outer.as_ref()) {
+            if let Some(n) = self.outers.get_mut(o) {
+                *n -= 1;
+                if *n == 0 {
+                    self.outers.remove(o);
+                }
+            }
+        }
         self.links -= w.links.len();
         self.failed -= w.failed.len();
         if let Some((svc, _)) = &w.replica
@@ -188,6 +205,7 @@ impl State {
             w.failed.retain(|f| f.id != link.id);
             self.tally.failed -= before - w.failed.len();
             self.missing_changed |= before != w.failed.len();
+            self.tally.add_outer(&link);
             w.links.push(link);
             self.tally.links += 1;
         }
@@ -278,6 +296,11 @@ impl State {
     /// Replicas of each service currently wired.
     pub fn replicas(&self, service: &str) -> u32 {
         self.tally.replicas.get(service).copied().unwrap_or(0)
+    }
+
+    /// Whether a wired link holds `outer` as its veth outer end.
+    pub fn holds_outer(&self, outer: &IfName) -> bool {
+        self.tally.outers.contains_key(outer)
     }
 
     /// Links and tunnels that exist now.
@@ -428,6 +451,29 @@ mod tests {
         s.insert("b".into(), wired(2, Some(("node", 2))));
         assert_eq!(s.replicas("node"), 1);
         assert_eq!(s.connected(), 3);
+    }
+
+    #[test]
+    fn outer_names_are_held_while_a_wired_link_has_them() {
+        let with_outer = |i: usize, outer: &str| WiredLink {
+            outer: Some(outer.parse().unwrap()),
+            ..link(i)
+        };
+        let mut s = State::default();
+        let mut old = wired(0, None);
+        old.links.push(with_outer(0, "node_1-eth0"));
+        s.insert("old".into(), old);
+        let mut new = wired(0, None);
+        new.links.push(with_outer(0, "node_1-eth0"));
+        s.insert("new".into(), new);
+        let name: IfName = "node_1-eth0".parse().unwrap();
+        s.remove("old");
+        assert!(s.holds_outer(&name), "the re-created target holds it");
+        s.remove("new");
+        assert!(!s.holds_outer(&name));
+        s.insert("r".into(), wired(0, None));
+        s.link_made("r", with_outer(1, "node_1-eth1"));
+        assert!(s.holds_outer(&"node_1-eth1".parse().unwrap()));
     }
 
     #[test]
