@@ -4,17 +4,10 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::netns::Netns;
 use common::sidecar::{Conlink, links, write};
-
-/// The two tests take turns: the first makes and deletes 100 namespaces,
-/// and the kernel cleans up deleted namespaces under its global RTNL lock,
-/// which every link the second test waits for also needs. Their steps are
-/// bounded by generous timeouts, not by how fast a loaded machine is.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// How long a step that conlink reacts to at once may take on a loaded
 /// machine before the test gives up on it.
@@ -41,7 +34,6 @@ fn a_stop_signal_during_startup_tears_down_what_was_made() {
     if !common::require_root("a_stop_signal_during_startup_tears_down_what_was_made") {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let p = common::unique("ds");
     let home = Netns::new(&format!("{p}c"));
     let targets: Vec<Netns> = (0..100).map(|i| Netns::new(&format!("{p}n{i}"))).collect();
@@ -113,7 +105,6 @@ fn netns_targets_that_come_and_go_are_followed() {
     if !common::require_root("netns_targets_that_come_and_go_are_followed") {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let p = common::unique("dg");
     let home = Netns::new(&format!("{p}c"));
     let a = Netns::new(&format!("{p}a"));
@@ -192,4 +183,58 @@ fn netns_targets_that_come_and_go_are_followed() {
     for ns in [&a, &b, &c] {
         assert_eq!(links(ns), vec!["lo"], "{}", ns.name);
     }
+}
+
+/// `/run/netns/NAME` bind-mounted onto a file that was already there:
+/// the mount raises no inotify event, so conlink must keep looking at a
+/// file that is not a namespace yet, also one made before it started.
+#[test]
+fn a_namespace_file_mounted_after_it_was_made_is_wired() {
+    if !common::require_root("a_namespace_file_mounted_after_it_was_made_is_wired") {
+        return;
+    }
+    let p = common::unique("dm");
+    let home = Netns::new(&format!("{p}h"));
+    let a = Netns::new(&format!("{p}a"));
+    // The namespace to appear, under a second name made by hand.
+    let real = Netns::new(&format!("{p}r"));
+    let late = format!("{p}l");
+    let file = std::path::PathBuf::from(format!("/run/netns/{late}"));
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    std::fs::File::create(&file).unwrap();
+    let _cleanup = Unmount(file.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let net = write(
+        dir.path(),
+        "net.yaml",
+        &format!(
+            "links:\n  - {{netns: {}, bridge: s1, ip: 10.66.0.1/24}}\n  - {{netns: {late}, bridge: s1, ip: 10.66.0.2/24}}\n",
+            a.name
+        ),
+    );
+    let mut cl = Conlink::start(&home, &["-v", "--network-file", &net]);
+    assert!(
+        cl.wait_for(&format!("missing: netns {late}"), STEP),
+        "{}",
+        cl.log()
+    );
+    // Long enough that conlink has looked at the bare file more than once.
+    std::thread::sleep(Duration::from_millis(300));
+    let mounted = std::process::Command::new("mount")
+        .args(["--bind", &format!("/run/netns/{}", real.name)])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    assert!(cl.wait_for("All links connected", STEP), "{}", cl.log());
+    assert!(a.ping("10.66.0.2"), "a -> late\n{}", cl.log());
+    cl.signal("-TERM");
+    assert_eq!(cl.wait(STEP), Some(0), "{}", cl.log());
+    assert_eq!(links(&real), vec!["lo"]);
 }

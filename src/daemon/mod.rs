@@ -341,20 +341,29 @@ impl Daemon {
             if self.shutdown.is_requested() {
                 return;
             }
-            self.netns_changed(name, netns_watch::Seen::AtStart).await;
+            if !self.netns_changed(name, netns_watch::Seen::AtStart).await
+                && netns_watch::exists(name)
+            {
+                // Made before the watch began, its mount not there yet:
+                // no event will come for the mount.
+                let daemon = self.clone();
+                let name = name.to_owned();
+                tokio::spawn(async move { netns_watch::settle(&daemon, &name).await });
+            }
         }
     }
 
     /// A named namespace target may have appeared, vanished or been
-    /// re-created: bring what is wired in line with what exists.
-    async fn netns_changed(self: &Arc<Self>, name: &str, seen: netns_watch::Seen) {
+    /// re-created: bring what is wired in line with what exists. True when
+    /// a namespace was there (and is wired now).
+    async fn netns_changed(self: &Arc<Self>, name: &str, seen: netns_watch::Seen) -> bool {
         let key = format!("netns:{name}");
         let lock = self.lock_for(&key);
         let _held = lock.lock().await;
         let now = netns_watch::identity(name);
         let wired = self.state.lock().expect("state lock").ns_identity(&key);
         if wired.is_some() && wired == now {
-            return;
+            return true;
         }
         if wired.is_some() {
             let why = if now.is_some() {
@@ -370,7 +379,7 @@ impl Daemon {
                 tracing::info!("netns {name} does not exist yet: waiting for it");
             }
             self.check_milestone();
-            return;
+            return false;
         };
         self.state.lock().expect("state lock").netns_appeared(name);
         if seen != netns_watch::Seen::AtStart {
@@ -401,6 +410,7 @@ impl Daemon {
             lookup: None,
         };
         self.wire(job).await;
+        true
     }
 
     /// A container started (or was found running). The caller holds its lock.

@@ -39,6 +39,11 @@ pub enum Seen {
     Later,
 }
 
+/// Whether `/run/netns/NAME` exists (a namespace or not yet).
+pub fn exists(name: &str) -> bool {
+    Path::new(NETNS_DIR).join(name).exists()
+}
+
 /// The namespace `/run/netns/NAME` holds now, if it holds one.
 pub fn identity(name: &str) -> Option<NsId> {
     let path = Path::new(NETNS_DIR).join(name);
@@ -191,11 +196,18 @@ pub async fn follow(daemon: Arc<Daemon>, mut watcher: Watcher) {
 }
 
 /// React to a change of `name`; a file that exists but is not a namespace
-/// yet is looked at again until its mount shows up.
-async fn settle(daemon: &Arc<Daemon>, name: &str) {
-    daemon.netns_changed(name, Seen::Later).await;
+/// yet is looked at again until its mount shows up. Each look acts on what
+/// it saw, so a mount that lands between two looks is never missed.
+pub(super) async fn settle(daemon: &Arc<Daemon>, name: &str) {
     let waited = std::time::Instant::now();
-    while Path::new(NETNS_DIR).join(name).exists() && identity(name).is_none() {
+    loop {
+        if daemon.netns_changed(name, Seen::Later).await {
+            return;
+        }
+        // Gone again: its next create is another event.
+        if !exists(name) {
+            return;
+        }
         if waited.elapsed() > MOUNT_GRACE {
             tracing::warn!(
                 "{NETNS_DIR}/{name} exists but is not a network namespace after {MOUNT_GRACE:?}"
@@ -203,9 +215,5 @@ async fn settle(daemon: &Arc<Daemon>, name: &str) {
             return;
         }
         tokio::time::sleep(MOUNT_CHECK_EVERY).await;
-        if identity(name).is_some() {
-            daemon.netns_changed(name, Seen::Later).await;
-            return;
-        }
     }
 }
