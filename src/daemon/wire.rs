@@ -289,7 +289,8 @@ impl Daemon {
         if spec.forwards.is_empty() {
             return;
         }
-        let (Some(ip), Some(bridge)) = (spec.ip, spec.bridge.as_deref()) else {
+        let ip4 = spec.ip.iter().find_map(|n| n.v4());
+        let (Some(ip), Some(bridge)) = (ip4, spec.bridge.as_deref()) else {
             return;
         };
         let Some(docker) = &self.docker_eth0 else {
@@ -323,8 +324,9 @@ impl Daemon {
 /// The 2.x log line: `veth link node_1:eth0 (IP 10.0.1.1/16) <-> node_1-eth0 (bridge s1)`.
 pub fn describe(id: &str, spec: &LinkSpec) -> String {
     let mut s = format!("{} link {id}", spec.kind.name());
-    if let Some(ip) = spec.ip {
-        s += &format!(" (IP {ip})");
+    if !spec.ip.is_empty() {
+        let ips: Vec<String> = spec.ip.iter().map(ToString::to_string).collect();
+        s += &format!(" (IP {})", ips.join(", "));
     }
     if let Some(outer) = &spec.outer_dev {
         let arrow = if matches!(spec.kind, LinkKind::Veth) {

@@ -412,7 +412,7 @@ impl Engine {
             oifs.push(route_apply::devices(rt, r, &spec.dev, index).await?);
         }
         let mut pending: Vec<Pending> = Vec::new();
-        if let Some(ip) = spec.ip {
+        for &ip in &spec.ip {
             pending.push(addr_apply::add(rt, index, ip, dev));
         }
         for (r, oif) in spec.routes.iter().zip(oifs) {
@@ -435,7 +435,7 @@ impl Engine {
         if let Some(netem) = &spec.netem {
             super::tc::netem::apply(rt, index, dev, netem).await?;
         }
-        if let (Some(nat), Some(ip)) = (spec.nat, spec.ip) {
+        if let (Some(nat), Some(ip)) = (spec.nat, spec.ip.iter().find_map(|n| n.v4())) {
             super::nft::nat::apply(ns, dev, ip.addr(), nat)?;
         }
         Ok(())
@@ -544,7 +544,8 @@ impl Engine {
         let host_route = super::route::Route {
             dst: super::route::RouteDst::Net(
                 super::addr::Ipv4Net::new(ip, 32)
-                    .ok_or_else(|| NetError::Invalid(format!("forward to {ip}")))?,
+                    .ok_or_else(|| NetError::Invalid(format!("forward to {ip}")))?
+                    .into(),
             ),
             ..Default::default()
         };

@@ -86,7 +86,7 @@ impl Engine {
         let rt = ns.rt();
         let oif = rt.index_of(dev.as_str()).await?;
         let route = Route {
-            dst: RouteDst::Net(Ipv4Net::new(addr, 32).expect("32 is a valid prefix")),
+            dst: RouteDst::Net(Ipv4Net::new(addr, 32).expect("32 is a valid prefix").into()),
             dev: Some(dev.clone()),
             scope: Some(RouteScope::Link),
             ..Default::default()
