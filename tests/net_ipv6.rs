@@ -1,0 +1,218 @@
+//! IPv6 through the link engine in real namespaces, with real traffic
+//! (`ping -6`): dual-stack links on one bridge, an IPv6 router between two
+//! bridges with routes from config text, and vxlan over an IPv6 underlay
+//! between two "hosts".
+
+mod common;
+
+use common::netns::Netns;
+use common::spec::veth;
+use conlink::config::parse::route::parse_route;
+use conlink::net::spec::{BridgeSpec, LinkSpec, ResolvedBridgeMode, TunnelKind, TunnelSpec};
+use conlink::net::{Engine, EngineConfig, NsTarget};
+use serde_json::Value;
+
+fn engine(home: &Netns) -> Engine {
+    let mut cfg = EngineConfig::new(&common::unique("t"));
+    cfg.home = NsTarget::Name(home.name.clone());
+    Engine::new(cfg).expect("engine")
+}
+
+fn target(ns: &Netns) -> NsTarget {
+    NsTarget::Name(ns.name.clone())
+}
+
+async fn bridge(eng: &Engine, name: &str) {
+    eng.ensure_bridge(&BridgeSpec {
+        name: name.to_owned(),
+        mode: ResolvedBridgeMode::Linux,
+    })
+    .await
+    .unwrap();
+}
+
+/// A veth link with every address in `ips` (the first as `veth` sets it).
+fn dual(dev: &str, outer: &str, br: &str, ips: &[&str]) -> LinkSpec {
+    let mut s = veth(dev, outer, br, ips[0]);
+    s.ip = ips.iter().map(|i| i.parse().unwrap()).collect();
+    s
+}
+
+/// `ping -6` from `ns` (one echo, up to 3 s).
+fn ping6(ns: &Netns, addr: &str) -> bool {
+    ns.exec(&["ping", "-6", "-c", "1", "-W", "1", "-w", "3", addr])
+        .status
+        .success()
+}
+
+/// The IPv6 addresses on `dev` as `ip -j -6 addr show` lists them.
+fn addrs6(ns: &Netns, dev: &str) -> Vec<Value> {
+    ns.json(&["-6", "addr", "show", "dev", dev])[0]["addr_info"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dual_stack_links_on_a_bridge() {
+    if !common::require_root("dual_stack_links_on_a_bridge") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let a = Netns::new(&common::unique("cla"));
+    let b = Netns::new(&common::unique("clb"));
+    let eng = engine(&home);
+    let br = common::unique("br");
+    bridge(&eng, &br).await;
+    let sa = dual(
+        "eth0",
+        &common::unique("o"),
+        &br,
+        &["10.66.0.1/24", "fd00:66::1/64"],
+    );
+    let sb = dual(
+        "eth0",
+        &common::unique("o"),
+        &br,
+        &["10.66.0.2/24", "fd00:66::2/64"],
+    );
+    eng.create_link(&target(&a), "a:eth0", &sa).await.unwrap();
+    eng.create_link(&target(&b), "b:eth0", &sb).await.unwrap();
+
+    // Usable at once: no DAD on conlink's addresses (no `tentative`).
+    let got = addrs6(&a, "eth0");
+    let global = got
+        .iter()
+        .find(|x| x["local"] == "fd00:66::1")
+        .unwrap_or_else(|| panic!("fd00:66::1 on eth0: {got:?}"));
+    assert_eq!(global["prefixlen"], 64);
+    assert_eq!(global["nodad"], true, "{global}");
+    assert!(global.get("tentative").is_none(), "{global}");
+    assert!(ping6(&a, "fd00:66::2"), "a -> b over IPv6");
+    assert!(ping6(&b, "fd00:66::1"), "b -> a over IPv6");
+    assert!(a.ping_ip("10.66.0.2"), "IPv4 alongside");
+
+    // The kernel's link-local address is there too (not disabled), and
+    // works once its own DAD is done.
+    let ll = addrs6(&a, "eth0")
+        .into_iter()
+        .find(|x| x["scope"] == "link")
+        .unwrap_or_else(|| panic!("no link-local address on a:eth0"));
+    let ll = ll["local"].as_str().unwrap().to_owned();
+    assert!(ll.starts_with("fe80:"), "{ll}");
+    let mut reached = false;
+    for _ in 0..5 {
+        if ping6(&b, &format!("{ll}%eth0")) {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "b -> a's link-local {ll}");
+    eng.cleanup().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_router_between_two_bridges() {
+    if !common::require_root("ipv6_router_between_two_bridges") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let a = Netns::new(&common::unique("cla"));
+    let r = Netns::new(&common::unique("clr"));
+    let b = Netns::new(&common::unique("clb"));
+    let eng = engine(&home);
+    let (br1, br2) = (common::unique("br"), common::unique("br"));
+    bridge(&eng, &br1).await;
+    bridge(&eng, &br2).await;
+    // The router forwards IPv6 (test scaffolding: a config would do this
+    // with a command).
+    let fwd = r.exec(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    assert!(fwd.status.success(), "{fwd:?}");
+    let r0 = dual("eth0", &common::unique("o"), &br1, &["fd00:1::fe/64"]);
+    let r1 = dual("eth1", &common::unique("o"), &br2, &["fd00:2::fe/64"]);
+    eng.create_link(&target(&r), "r:eth0", &r0).await.unwrap();
+    eng.create_link(&target(&r), "r:eth1", &r1).await.unwrap();
+
+    let mut sa = dual(
+        "eth0",
+        &common::unique("o"),
+        &br1,
+        &["10.67.1.1/24", "fd00:1::1/64"],
+    );
+    sa.routes = vec![parse_route("default via fd00:1::fe").unwrap()];
+    let mut sb = dual("eth0", &common::unique("o"), &br2, &["fd00:2::1/64"]);
+    sb.routes = vec![parse_route("fd00:1::/64 via fd00:2::fe metric 10").unwrap()];
+    eng.create_link(&target(&a), "a:eth0", &sa).await.unwrap();
+    eng.create_link(&target(&b), "b:eth0", &sb).await.unwrap();
+
+    // The routes as the kernel holds them.
+    let ra = a.json(&["-6", "route", "show", "default"]);
+    assert_eq!(ra[0]["gateway"], "fd00:1::fe", "{ra}");
+    assert_eq!(ra[0]["dev"], "eth0", "{ra}");
+    let rb = b.json(&["-6", "route", "show", "fd00:1::/64"]);
+    assert_eq!(rb[0]["gateway"], "fd00:2::fe", "{rb}");
+    assert_eq!(rb[0]["metric"], 10, "{rb}");
+    assert_eq!(rb[0]["protocol"], "boot", "{rb}");
+    // No IPv4 default appeared on a: the family came from the gateway.
+    assert_eq!(
+        a.json(&["-4", "route", "show", "default"]),
+        Value::Array(vec![])
+    );
+
+    assert!(ping6(&a, "fd00:2::1"), "a -> b through the router");
+    assert!(ping6(&b, "fd00:1::1"), "b -> a through the router");
+    eng.cleanup().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vxlan_over_an_ipv6_underlay() {
+    if !common::require_root("vxlan_over_an_ipv6_underlay") {
+        return;
+    }
+    let h1 = Netns::new(&common::unique("clx"));
+    let h2 = Netns::new(&common::unique("clx"));
+    let c1 = Netns::new(&common::unique("clc"));
+    let c2 = Netns::new(&common::unique("clc"));
+    // Underlay: a veth between the two "hosts", IPv6 only.
+    h1.ok(&[
+        "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &h2.name,
+    ]);
+    h1.ok(&["addr", "add", "fd00:99::1/64", "dev", "u0", "nodad"]);
+    h2.ok(&["addr", "add", "fd00:99::2/64", "dev", "u0", "nodad"]);
+    h1.ok(&["link", "set", "u0", "up"]);
+    h2.ok(&["link", "set", "u0", "up"]);
+    let (e1, e2) = (engine(&h1), engine(&h2));
+    let br = common::unique("br");
+    for (e, remote) in [(&e1, "fd00:99::2"), (&e2, "fd00:99::1")] {
+        bridge(e, &br).await;
+        let name = e
+            .create_tunnel(&TunnelSpec {
+                kind: TunnelKind::Vxlan,
+                vni: 4244,
+                remote: remote.parse().unwrap(),
+                bridge: br.clone(),
+                netem: None,
+                port: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(name.as_str(), "vxlan-4244");
+    }
+    let v = h1.link("vxlan-4244");
+    let info = &v["linkinfo"]["info_data"];
+    assert_eq!(info["id"], 4244, "{v}");
+    assert_eq!(info["remote6"], "fd00:99::2", "{v}");
+    assert_eq!(v["master"], br.as_str());
+
+    let mut s1 = dual("eth0", "c1-eth0", &br, &["10.68.0.1/24", "fd00:68::1/64"]);
+    s1.mtu = Some(1400);
+    let mut s2 = dual("eth0", "c2-eth0", &br, &["10.68.0.2/24", "fd00:68::2/64"]);
+    s2.mtu = Some(1400);
+    e1.create_link(&target(&c1), "c1:eth0", &s1).await.unwrap();
+    e2.create_link(&target(&c2), "c2:eth0", &s2).await.unwrap();
+    assert!(ping6(&c1, "fd00:68::2"), "c1 -> c2 over vxlan over IPv6");
+    assert!(c2.ping_ip("10.68.0.1"), "IPv4 inside the same tunnel");
+    e1.cleanup().await.unwrap();
+    e2.cleanup().await.unwrap();
+    assert!(!h1.has_link("vxlan-4244"));
+}
