@@ -1,14 +1,21 @@
 //! IPv6 through the link engine in real namespaces, with real traffic
 //! (`ping -6`): dual-stack links on one bridge, an IPv6 router between two
-//! bridges with routes from config text, and vxlan over an IPv6 underlay
-//! between two "hosts".
+//! bridges with routes from config text, vxlan over an IPv6 underlay
+//! between two "hosts", and IPv6 port forwards and stateless NAT (real TCP,
+//! rules read back with `nft` as scaffolding).
 
 mod common;
 
-use common::netns::Netns;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use common::netns::{Netns, spawn_in_netns};
 use common::spec::veth;
 use conlink::config::parse::route::parse_route;
-use conlink::net::spec::{BridgeSpec, LinkSpec, ResolvedBridgeMode, TunnelKind, TunnelSpec};
+use conlink::net::spec::{
+    BridgeSpec, Forward, LinkSpec, Protocol, ResolvedBridgeMode, TunnelKind, TunnelSpec,
+};
 use conlink::net::{Engine, EngineConfig, NsTarget};
 use serde_json::Value;
 
@@ -215,4 +222,161 @@ async fn vxlan_over_an_ipv6_underlay() {
     e1.cleanup().await.unwrap();
     e2.cleanup().await.unwrap();
     assert!(!h1.has_link("vxlan-4244"));
+}
+
+/// A TCP server in `ns` on `bind`: answers one connection with a greeting
+/// and returns (its local address, the peer address) it saw.
+fn serve_once(ns: &str, bind: &str) -> std::thread::JoinHandle<Option<(String, String)>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let bind = bind.to_owned();
+    let h = spawn_in_netns(ns, move || {
+        let l = TcpListener::bind(&bind).expect("bind");
+        l.set_nonblocking(true).unwrap();
+        tx.send(()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(8);
+        while std::time::Instant::now() < deadline {
+            match l.accept() {
+                Ok((mut s, peer)) => {
+                    let local = s.local_addr().unwrap();
+                    s.write_all(b"hello-from-service").unwrap();
+                    return Some((local.to_string(), peer.ip().to_string()));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        None
+    });
+    rx.recv().unwrap();
+    h
+}
+
+fn connect_from(ns: &str, to: &str) -> Option<String> {
+    let to: std::net::SocketAddr = to.parse().unwrap();
+    spawn_in_netns(ns, move || {
+        let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(5)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).ok()?;
+        Some(buf)
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_port_forward_reaches_a_server_behind_the_bridge() {
+    if !common::require_root("ipv6_port_forward_reaches_a_server_behind_the_bridge") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let outside = Netns::new(&common::unique("clo"));
+    let svc = Netns::new(&common::unique("cls"));
+    // The docker-facing side, IPv6: outside fd00:31::1 <-> home's dock0 fd00:31::2.
+    home.ok(&[
+        "link",
+        "add",
+        "dock0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "o0",
+        "netns",
+        &outside.name,
+    ]);
+    home.ok(&["addr", "add", "fd00:31::2/64", "dev", "dock0", "nodad"]);
+    home.ok(&["link", "set", "dock0", "up"]);
+    outside.ok(&["addr", "add", "fd00:31::1/64", "dev", "o0", "nodad"]);
+    outside.ok(&["link", "set", "o0", "up"]);
+
+    let inst = common::unique("t");
+    let table = conlink::net::nft::forward::table_name(&inst);
+    let mut cfg = EngineConfig::new(&inst);
+    cfg.home = NsTarget::Name(home.name.clone());
+    let eng = Engine::new(cfg).unwrap();
+    let br = common::unique("br");
+    bridge(&eng, &br).await;
+    let s = dual("eth0", "s-eth0", &br, &["10.69.0.5/24", "fd00:69::5/64"]);
+    eng.create_link(&target(&svc), "svc:eth0", &s)
+        .await
+        .unwrap();
+    let fwd = Forward {
+        conlink_port: 9090,
+        port: 8080,
+        proto: Protocol::Tcp,
+    };
+    // What the daemon does for a link with an IPv6 address when conlink
+    // has one on its docker-facing interface.
+    let back: std::net::Ipv6Addr = "fd00:31::2".parse().unwrap();
+    eng.proxy_ndp(&br, back).await.unwrap();
+    eng.add_forward("dock0", &br, "fd00:69::5".parse().unwrap(), &fwd)
+        .await
+        .unwrap();
+    eng.add_host_route(&target(&svc), &"eth0".parse().unwrap(), back.into())
+        .await
+        .unwrap();
+
+    // The rules, read back (scaffolding): an ip6 table, DNAT and masquerade.
+    let rules = home.exec(&["nft", "list", "table", "ip6", &table]);
+    assert!(rules.status.success(), "{rules:?}");
+    let text = String::from_utf8_lossy(&rules.stdout);
+    assert!(text.contains("dnat to [fd00:69::5]:8080"), "{text}");
+    assert!(text.contains("ip6 daddr fd00:69::5"), "{text}");
+    assert!(text.contains("masquerade"), "{text}");
+    // No IPv4 table for an IPv6-only forward.
+    assert!(
+        !home
+            .exec(&["nft", "list", "table", "ip", &table])
+            .status
+            .success()
+    );
+
+    let server = serve_once(&svc.name, "[::]:8080");
+    let got = connect_from(&outside.name, "[fd00:31::2]:9090");
+    assert_eq!(got.as_deref(), Some("hello-from-service"));
+    let (_, peer) = server.join().unwrap().expect("server got the connection");
+    assert_eq!(peer, "fd00:31::2", "masqueraded to conlink's address");
+
+    eng.cleanup().await.unwrap();
+    assert!(
+        !home
+            .exec(&["nft", "list", "table", "ip6", &table])
+            .status
+            .success()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_stateless_nat_rewrites_both_ways() {
+    if !common::require_root("ipv6_stateless_nat_rewrites_both_ways") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let c = Netns::new(&common::unique("clc"));
+    let d = Netns::new(&common::unique("cld"));
+    let eng = engine(&home);
+    let br = common::unique("br");
+    bridge(&eng, &br).await;
+    // The service really lives at fd00:66:100::5 (on lo); the network
+    // knows it as fd00:66::5.
+    c.ok(&["addr", "add", "fd00:66:100::5/128", "dev", "lo"]);
+    let mut sc = dual("eth0", "c-eth0", &br, &["10.70.0.5/24", "fd00:66::5/64"]);
+    sc.nat = Some("fd00:66:100::5".parse().unwrap());
+    eng.create_link(&target(&c), "c:eth0", &sc).await.unwrap();
+    let sd = dual("eth0", "d-eth0", &br, &["fd00:66::6/64"]);
+    eng.create_link(&target(&d), "d:eth0", &sd).await.unwrap();
+
+    let rules = c.exec(&["nft", "list", "table", "ip6", "conlink-nat"]);
+    assert!(rules.status.success(), "{rules:?}");
+    let text = String::from_utf8_lossy(&rules.stdout);
+    assert!(text.contains("ip6 daddr set fd00:66:100::5"), "{text}");
+    assert!(text.contains("ip6 saddr set fd00:66::5"), "{text}");
+
+    let server = serve_once(&c.name, "[fd00:66:100::5]:7000");
+    let got = connect_from(&d.name, "[fd00:66::5]:7000");
+    assert_eq!(got.as_deref(), Some("hello-from-service"));
+    let (local, peer) = server.join().unwrap().expect("server got the connection");
+    assert_eq!(local, "[fd00:66:100::5]:7000");
+    assert_eq!(peer, "fd00:66::6");
+    eng.cleanup().await.unwrap();
 }

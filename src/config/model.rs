@@ -3,7 +3,7 @@
 //! original text of list values is kept for `--show-config`.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::net::addr::{IfName, IpNet, MacAddr};
 use crate::net::ethtool::Offload;
@@ -94,7 +94,8 @@ pub struct Link {
     pub routes: Vec<Route>,
     pub netem: Option<Netem>,
     pub offloads: Vec<Offload>,
-    pub nat: Option<Ipv4Addr>,
+    /// IPv4 or IPv6; the link has an address of the same family.
+    pub nat: Option<IpAddr>,
     pub forwards: Vec<Forward>,
     pub text: LinkText,
     /// Where the link was (first) defined.

@@ -996,7 +996,7 @@ fn ipv6_replicas_tunnels_nat_and_graph() {
     one_err(
         links(json!([{"netns": "a", "bridge": "s", "ip": "fd00:1::1/64", "nat": "10.9.0.1"}])),
         "links[0].nat",
-        "needs an IPv4 address in the link's `ip`",
+        "(an IPv4 address) needs an IPv4 address in the link's `ip`",
     );
     one_err(
         json!({"tunnels": [{"type": "vxlan", "bridge": "s", "remote": "fd00::g", "vni": 7}]}),

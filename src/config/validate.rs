@@ -3,7 +3,7 @@
 //! never hides the problems of the other fields.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use serde_json::Value;
@@ -473,8 +473,8 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
     let mac = r.parsed("mac", |s| s.parse::<MacAddr>().map_err(|e| e.to_string()));
     let mtu = r.number("mtu", 68, 65535).map(|(v, _)| v as u32);
     let nat = r.parsed("nat", |s| {
-        s.parse::<Ipv4Addr>()
-            .map_err(|_| "not an IPv4 address (like 10.0.0.100)".to_string())
+        s.parse::<IpAddr>()
+            .map_err(|_| "not an IPv4 or IPv6 address (like 10.0.0.100 or fd00::100)".to_string())
     });
     let (routes, route_text, route_at) = r.list("route", route::parse_route);
     let (fwds, forward_text, _) = r.list("forward", forward::parse_forward);
@@ -568,13 +568,14 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
                 "`nat` needs the link's `ip` (the address it translates to)",
                 None,
             );
-        } else if let Some((ips, _)) = &ip {
-            if !ips.iter().any(|n| !n.is_ipv6()) {
+        } else if let (Some((ips, _)), Some((n, _))) = (&ip, &nat) {
+            if !ips.iter().any(|i| i.is_ipv6() == n.is_ipv6()) {
                 let at = (*at).clone();
+                let fam = if n.is_ipv6() { "IPv6" } else { "IPv4" };
                 r.fail(
                     &at,
-                    "`nat` (an IPv4 address) needs an IPv4 address in the link's `ip`",
-                    None,
+                    format!("`nat` (an {fam} address) needs an {fam} address in the link's `ip`"),
+                    Some(&Value::String(n.to_string())),
                 );
             }
         }

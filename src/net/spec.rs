@@ -3,7 +3,7 @@
 //! instance, with replica offsets and outer-dev names already applied); the
 //! engine makes them real. Nothing here talks to the kernel.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -108,7 +108,7 @@ pub struct LinkSpec {
     pub offloads: Vec<Offload>,
     /// Stateless 1:1 NAT address for this link's `ip`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nat: Option<Ipv4Addr>,
+    pub nat: Option<IpAddr>,
     /// Port forwards from conlink's docker-facing interface to `ip` (veth only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<Forward>,
