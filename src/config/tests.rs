@@ -1001,6 +1001,6 @@ fn ipv6_replicas_tunnels_nat_and_graph() {
     one_err(
         json!({"tunnels": [{"type": "vxlan", "bridge": "s", "remote": "fd00::g", "vni": 7}]}),
         "tunnels[0].remote",
-        "not an IPv4 or IPv6 address",
+        "not an IPv6 address (like fd00::2)",
     );
 }

@@ -367,6 +367,18 @@ fn link_ip4(s: &str) -> Result<Ipv4Net, String> {
     }
 }
 
+/// An address of either family; text with a `:` is taken for IPv6, so an
+/// IPv4 typo keeps 2.x's IPv4 message.
+fn ip_addr(s: &str, v4_example: &str, v6_example: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>().map_err(|_| {
+        if s.contains(':') {
+            format!("not an IPv6 address (like {v6_example})")
+        } else {
+            format!("not an IPv4 address (like {v4_example})")
+        }
+    })
+}
+
 /// `ip`: one address as a string (2.x), or a list of them (dual stack:
 /// `[10.0.1.1/24, "fd00:1::1/64"]`). The list is one value: a later
 /// definition replaces it whole, as it replaces a string. Returns the
@@ -472,10 +484,7 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
     let ip = link_ips(&mut r);
     let mac = r.parsed("mac", |s| s.parse::<MacAddr>().map_err(|e| e.to_string()));
     let mtu = r.number("mtu", 68, 65535).map(|(v, _)| v as u32);
-    let nat = r.parsed("nat", |s| {
-        s.parse::<IpAddr>()
-            .map_err(|_| "not an IPv4 or IPv6 address (like 10.0.0.100 or fd00::100)".to_string())
-    });
+    let nat = r.parsed("nat", |s| ip_addr(s, "10.0.0.100", "fd00::100"));
     let (routes, route_text, route_at) = r.list("route", route::parse_route);
     let (fwds, forward_text, _) = r.list("forward", forward::parse_forward);
     let (offload_lists, ethtool_text, _) = r.list("ethtool", ethtool::parse_ethtool);
@@ -693,10 +702,7 @@ fn tunnel(item: &RawItem, diag: &mut Diag) -> Option<(TunnelSpec, Origin)> {
         _ => Err("not a tunnel type (geneve, vxlan)"),
     });
     let bridge = r.parsed("bridge", ifname);
-    let remote = r.parsed("remote", |s| {
-        s.parse::<IpAddr>()
-            .map_err(|_| "not an IPv4 or IPv6 address (like 192.168.1.2 or fd00::2)")
-    });
+    let remote = r.parsed("remote", |s| ip_addr(s, "192.168.1.2", "fd00::2"));
     let vni = r.number("vni", 0, 16_777_215);
     // UDP port 0 would ask the kernel for its default: say so by leaving
     // `port` out instead.
