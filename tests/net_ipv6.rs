@@ -380,3 +380,37 @@ async fn ipv6_stateless_nat_rewrites_both_ways() {
     assert_eq!(peer, "fd00:66::6");
     eng.cleanup().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_docker_eth0_keeps_its_ipv6_address_and_routes() {
+    if !common::require_root("renaming_docker_eth0_keeps_its_ipv6_address_and_routes") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let peer = Netns::new(&common::unique("clp"));
+    // Docker's eth0, dual stack, with default routes of both families.
+    home.ok(&[
+        "link", "add", "eth0", "type", "veth", "peer", "name", "p0", "netns", &peer.name,
+    ]);
+    home.ok(&["addr", "add", "172.31.8.2/24", "dev", "eth0"]);
+    home.ok(&["addr", "add", "fd00:d0c::2/64", "dev", "eth0", "nodad"]);
+    home.ok(&["link", "set", "eth0", "up"]);
+    peer.ok(&["addr", "add", "fd00:d0c::1/64", "dev", "p0", "nodad"]);
+    peer.ok(&["link", "set", "p0", "up"]);
+    home.ok(&["route", "add", "default", "via", "172.31.8.1"]);
+    home.ok(&["-6", "route", "add", "default", "via", "fd00:d0c::1"]);
+    let eng = engine(&home);
+    let to: conlink::net::addr::IfName = "DOCKER-ETH0".parse().unwrap();
+    let v4 = eng.rename_keeping_routes("eth0", &to).await.unwrap();
+    assert_eq!(v4, Some("172.31.8.2".parse().unwrap()));
+    assert_eq!(
+        eng.ipv6_of(&to).await.unwrap(),
+        Some("fd00:d0c::2".parse().unwrap())
+    );
+    let r6 = home.json(&["-6", "route", "show", "default"]);
+    assert_eq!(r6[0]["gateway"], "fd00:d0c::1", "{r6}");
+    assert_eq!(r6[0]["dev"], "DOCKER-ETH0", "{r6}");
+    let r4 = home.json(&["-4", "route", "show", "default"]);
+    assert_eq!(r4[0]["gateway"], "172.31.8.1", "{r4}");
+    assert!(ping6(&home, "fd00:d0c::1"), "IPv6 works after the rename");
+}

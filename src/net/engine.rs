@@ -592,8 +592,23 @@ impl Engine {
         };
         let rt = self.home.rt();
         let br = rt.index_of(bridge).await?;
-        self.home
-            .set_sysctl(&format!("net/ipv6/conf/{bridge}/proxy_ndp"), "1")?;
+        // Per bridge, or for all interfaces (`all` is what a container can
+        // get through compose `sysctls:`, its /proc/sys being read-only).
+        if let Err(e) = self
+            .home
+            .set_sysctl(&format!("net/ipv6/conf/{bridge}/proxy_ndp"), "1")
+        {
+            self.home
+                .set_sysctl("net/ipv6/conf/all/proxy_ndp", "1")
+                .map_err(|_| match e.errno() {
+                    Some(libc::EROFS) => NetError::Invalid(format!(
+                        "IPv6 forwards need proxy NDP in conlink's namespace and /proc/sys is \
+                         read-only there: set `sysctls: net.ipv6.conf.all.proxy_ndp: 1` on the \
+                         conlink service ({e})"
+                    )),
+                    _ => e,
+                })?;
+        }
         let mut m = NeighbourMessage::default();
         m.header.family = netlink_packet_route::AddressFamily::Inet6;
         m.header.ifindex = br;

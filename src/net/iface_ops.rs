@@ -29,18 +29,15 @@ impl Engine {
         };
         let index = link.header.index;
         let routes = ipv4_routes_via(rt, index).await?;
-        // IPv6 (when Docker gave conlink an IPv6 address): keep the
-        // addresses across the down/up (the kernel drops them otherwise)
-        // and put the gateway routes back like IPv4's. Without IPv6 in
-        // this namespace the sysctl is absent, which is fine.
-        let v6 = self
-            .home()
-            .set_sysctl(&format!("net/ipv6/conf/{from}/keep_addr_on_down"), "1")
-            .is_ok();
-        let routes6 = if v6 {
-            routes_via(rt, index, true).await?
-        } else {
+        // IPv6 (when Docker gave conlink an IPv6 address): taking the link
+        // down drops its global addresses (unless keep_addr_on_down, which
+        // a container cannot set: /proc/sys is read-only there), so they
+        // are put back after, then the gateway routes, like IPv4's.
+        let addrs6 = global_ipv6_of_index(rt, index).await?;
+        let routes6 = if addrs6.is_empty() {
             vec![]
+        } else {
+            routes_via(rt, index, true).await?
         };
         let op = format!("rename {from} to {to}");
         let set =
@@ -74,6 +71,15 @@ impl Engine {
                 r => r?,
             }
         }
+        for net in addrs6 {
+            match super::addr_apply::add(rt, index, net, to.as_str())
+                .ack()
+                .await
+            {
+                Err(e) if e.errno() == Some(libc::EEXIST) => {}
+                r => r?,
+            }
+        }
         for route in routes6 {
             match rt
                 .ack(
@@ -97,23 +103,13 @@ impl Engine {
         let Some(link) = rt.link_by_name(name.as_str()).await? else {
             return Ok(None);
         };
-        let mut query = AddressMessage::default();
-        query.header.family = netlink_packet_route::AddressFamily::Inet6;
-        let msgs = rt
-            .dump("list addresses", RouteNetlinkMessage::GetAddress(query))
-            .await?;
-        Ok(msgs.into_iter().find_map(|m| match m {
-            RouteNetlinkMessage::NewAddress(a)
-                if a.header.index == link.header.index
-                    && a.header.scope == netlink_packet_route::address::AddressScope::Universe =>
-            {
-                a.attributes.iter().find_map(|attr| match attr {
-                    AddressAttribute::Address(IpAddr::V6(v6)) => Some(*v6),
-                    _ => None,
-                })
-            }
-            _ => None,
-        }))
+        Ok(global_ipv6_of_index(rt, link.header.index)
+            .await?
+            .first()
+            .map(|n| match n.addr() {
+                IpAddr::V6(a) => a,
+                IpAddr::V4(_) => unreachable!("IPv6 dump"),
+            }))
     }
 
     /// The first IPv4 address of `name` in conlink's namespace.
@@ -205,6 +201,33 @@ async fn routes_via(rt: &Rt, index: u32, v6: bool) -> Result<Vec<RouteMessage>> 
                     RouteAttribute::Gateway(RouteAddress::Inet6(_)) => v6,
                     _ => false,
                 })
+        })
+        .collect())
+}
+
+/// The global (universe scope) IPv6 addresses of `index`.
+async fn global_ipv6_of_index(rt: &Rt, index: u32) -> Result<Vec<IpNet>> {
+    let mut query = AddressMessage::default();
+    query.header.family = netlink_packet_route::AddressFamily::Inet6;
+    let msgs = rt
+        .dump("list addresses", RouteNetlinkMessage::GetAddress(query))
+        .await?;
+    Ok(msgs
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewAddress(a)
+                if a.header.index == index
+                    && a.header.scope == netlink_packet_route::address::AddressScope::Universe =>
+            {
+                let prefix = a.header.prefix_len;
+                a.attributes.iter().find_map(|attr| match attr {
+                    AddressAttribute::Address(IpAddr::V6(v6)) => {
+                        Ipv6Net::new(*v6, prefix).map(IpNet::V6)
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
         })
         .collect())
 }
