@@ -2,7 +2,7 @@
 //! reach each other over IPv6 at their offset addresses, an IPv6 router to
 //! an IPv6-only web server, and an IPv6 port forward published on the
 //! conlink container's address on a Docker network with IPv6 on, reached
-//! from another container on that network.
+//! from another container on that network and from the host.
 
 mod common;
 mod e2e;
@@ -106,6 +106,30 @@ fn dual_stack_replicas_router_and_ipv6_forward() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(body, web, "{url} -> web over IPv6");
+    // From the host too: Docker's bridge for v6net has the subnet's first
+    // address on the host side, so the host reaches conlink's address.
+    let from_host = (0..10).find_map(|_| {
+        let r = (|| {
+            use std::io::{Read, Write};
+            let to: std::net::SocketAddr = format!("[{conlink6}]:8080").parse().ok()?;
+            let mut s = std::net::TcpStream::connect_timeout(&to, Duration::from_secs(3)).ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+            let mut text = String::new();
+            s.read_to_string(&mut text).ok()?;
+            text.split_once("\r\n\r\n")
+                .map(|(_, b)| b.trim().to_owned())
+        })();
+        if r.is_none() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        r
+    });
+    assert_eq!(
+        from_host.as_deref(),
+        Some(web.as_str()),
+        "host -> {url} -> web"
+    );
     let routes = ex.sh("web", 1, "ip -6 route");
     assert!(
         routes
