@@ -414,3 +414,53 @@ async fn renaming_docker_eth0_keeps_its_ipv6_address_and_routes() {
     assert_eq!(r4[0]["gateway"], "172.31.8.1", "{r4}");
     assert!(ping6(&home, "fd00:d0c::1"), "IPv6 works after the rename");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_addresses_and_routes_come_back_after_an_inner_down_up() {
+    if !common::require_root("ipv6_addresses_and_routes_come_back_after_an_inner_down_up") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let a = Netns::new(&common::unique("cla"));
+    let b = Netns::new(&common::unique("clb"));
+    let eng = engine(&home);
+    let br = common::unique("br");
+    bridge(&eng, &br).await;
+    let mut sa = dual(
+        "eth0",
+        &common::unique("o"),
+        &br,
+        &["10.71.0.1/24", "fd00:71::1/64"],
+    );
+    sa.routes = vec![parse_route("fd00:72::/64 via fd00:71::2").unwrap()];
+    let sb = dual("eth0", &common::unique("o"), &br, &["fd00:71::2/64"]);
+    eng.create_link(&target(&a), "a:eth0", &sa).await.unwrap();
+    eng.create_link(&target(&b), "b:eth0", &sb).await.unwrap();
+    assert!(ping6(&a, "fd00:71::2"));
+
+    // Down and up inside the namespace (what `link down/up` does to a link
+    // without an outer end): the kernel drops the IPv6 address and route.
+    eng.set_admin(Some(&target(&a)), "eth0", false)
+        .await
+        .unwrap();
+    eng.set_admin(Some(&target(&a)), "eth0", true)
+        .await
+        .unwrap();
+    let has = |what: &str| a.ok(&["-6", "addr", "show", "dev", "eth0"]).contains(what);
+    assert!(
+        !has("fd00:71::1/64"),
+        "control: admin down drops IPv6 addresses"
+    );
+    eng.restore_ipv6(&target(&a), &sa).await.unwrap();
+    assert!(has("fd00:71::1/64"));
+    let r = a.json(&["-6", "route", "show", "fd00:72::/64"]);
+    assert_eq!(r[0]["gateway"], "fd00:71::2", "{r}");
+    // Twice is fine (EEXIST), IPv4 untouched.
+    eng.restore_ipv6(&target(&a), &sa).await.unwrap();
+    assert!(
+        a.ok(&["-4", "addr", "show", "dev", "eth0"])
+            .contains("10.71.0.1/24")
+    );
+    assert!(ping6(&a, "fd00:71::2"), "IPv6 works again");
+    eng.cleanup().await.unwrap();
+}
