@@ -1004,3 +1004,32 @@ fn ipv6_replicas_tunnels_nat_and_graph() {
         "not an IPv6 address (like fd00::2)",
     );
 }
+
+#[test]
+fn a_later_ip_replaces_an_earlier_one_whole() {
+    let n = run_with(
+        vec![
+            (
+                "a.yaml",
+                FileKind::Network,
+                links(
+                    json!([{"netns": "a", "bridge": "s", "ip": ["10.0.1.1/24", "fd00:1::1/64"]}]),
+                ),
+            ),
+            (
+                "b.yaml",
+                FileKind::Network,
+                links(json!([{"netns": "a", "bridge": "s", "ip": ["fd00:2::1/64"]}])),
+            ),
+        ],
+        &Settings::default(),
+    )
+    .unwrap();
+    assert_eq!(n.links.len(), 1);
+    let got: Vec<String> = n.links[0].ip.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        ["fd00:2::1/64"],
+        "a list is one value, not concatenated"
+    );
+}
