@@ -86,7 +86,7 @@ fn spec(i: usize, bridge: &str) -> LinkSpec {
         dev: "eth0".parse().unwrap(),
         outer_dev: Some(format!("bo{i}").parse().unwrap()),
         bridge: Some(bridge.into()),
-        ip: Some(format!("{addr}/16").parse().unwrap()),
+        ip: vec![format!("{addr}/16").parse().unwrap()],
         mac: Some(mac.parse().unwrap()),
         mtu: Some(9000),
         routes: vec![Route {

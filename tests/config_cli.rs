@@ -476,3 +476,51 @@ fn edn_network_files_are_a_config_error_with_the_conversion() {
     );
     assert!(stderr.contains("clojure.edn/read-string"), "{stderr}");
 }
+
+/// examples/ipv6 through the binary: `--check` passes, `--show-config`
+/// keeps a list as a list and a single IPv6 string as a string, and the
+/// graph shows the replicas' IPv6 range.
+#[test]
+fn ipv6_example_checks_shows_and_draws() {
+    let file = format!("{}/examples/ipv6/compose.yaml", env!("CARGO_MANIFEST_DIR"));
+    let out = conlink(&["--check", "--compose-file", &file, "--compose-project", "p"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = conlink(&[
+        "--show-config",
+        "--compose-file",
+        &file,
+        "--compose-project",
+        "p",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links = &v["services"];
+    assert_eq!(
+        links["node"]["links"][0]["ip"],
+        serde_json::json!(["10.0.6.1/24", "fd00:6::1/64"])
+    );
+    assert_eq!(links["r0"]["links"][1]["ip"], "fd00:7::64/64");
+    assert_eq!(
+        links["web"]["links"][0]["route"],
+        serde_json::json!(["fd00:6::/64 via fd00:7::64"])
+    );
+    let out = conlink(&["graph", "--compose-file", &file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dot.contains("10.0.6.1–3/24\\nfd00:6::1–3/64"),
+        "replica ranges of both families:\n{dot}"
+    );
+}

@@ -73,7 +73,7 @@ fn network_file_and_scaling_offsets() {
     let replicas: Vec<_> = (1..=3)
         .map(|i| l.instance(i, "0123456789abcdef").unwrap())
         .collect();
-    let ips: Vec<_> = replicas.iter().map(|s| s.ip.unwrap().to_string()).collect();
+    let ips: Vec<_> = replicas.iter().map(|s| s.ip[0].to_string()).collect();
     assert_eq!(ips, ["10.0.1.1/16", "10.0.1.2/16", "10.0.1.3/16"]);
     let macs: Vec<_> = replicas
         .iter()
@@ -113,7 +113,7 @@ fn multiple_compose_files_merge_later_scalar_wins() {
     let l = &n.links[0];
     assert_eq!((l.dev.as_str(), l.mtu), ("eth0", Some(9000)));
     assert_eq!(
-        l.ip.unwrap().to_string(),
+        l.ip[0].to_string(),
         "10.1.0.1/24",
         "kept from the base file"
     );
@@ -156,7 +156,7 @@ fn interpolation_defaults_and_required() {
     .unwrap();
     let l = &n.links[0];
     assert_eq!(l.bridge.as_deref(), Some("s1"));
-    assert_eq!(l.ip.unwrap().to_string(), "10.5.0.9/24");
+    assert_eq!(l.ip[0].to_string(), "10.5.0.9/24");
     assert_eq!(l.mtu, Some(1400), ":- also replaces an empty value");
     assert_eq!(n.commands[0].command.argv()[2], "echo $HOME hi");
     let errs = load_with(&files, &Settings::default(), &env(&[])).unwrap_err();
@@ -170,10 +170,10 @@ fn merge_keys_and_compose_tags() {
     let n = load(&[("merge-keys/compose.yaml", FileKind::Compose)], &[]);
     let a = &n.links[0];
     assert_eq!((a.bridge.as_deref(), a.mtu), (Some("s1"), Some(1500)));
-    assert_eq!(a.ip.unwrap().to_string(), "10.7.0.10/24");
+    assert_eq!(a.ip[0].to_string(), "10.7.0.10/24");
     let b = &n.links[1];
     assert_eq!(b.mtu, Some(9000));
-    assert_eq!(b.ip.unwrap().to_string(), "10.7.0.1/24");
+    assert_eq!(b.ip[0].to_string(), "10.7.0.1/24");
     assert_eq!(b.text.route, ["default via 10.7.0.254"]);
 }
 

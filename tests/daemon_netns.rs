@@ -195,3 +195,77 @@ fn no_engine_socket_is_a_clear_startup_error() {
     );
     assert_eq!(links(&home), vec!["lo"]);
 }
+
+/// Dual stack from a network file through the real binary: h1 (IPv4 and
+/// IPv6) ── s1 ── r0 ── s2 ── h2 (IPv6 only), IPv6 routes both ways, r0
+/// forwarding IPv6 through a `commands` entry; `ping -6` across.
+#[test]
+fn dual_stack_router_topology_from_a_network_file() {
+    if !common::require_root("dual_stack_router_topology_from_a_network_file") {
+        return;
+    }
+    let p = common::unique("d6");
+    let (home, h1, r0, h2) = (
+        Netns::new(&format!("{p}c")),
+        Netns::new(&format!("{p}h1")),
+        Netns::new(&format!("{p}r0")),
+        Netns::new(&format!("{p}h2")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "net.yaml",
+        &format!(
+            r#"
+links:
+  - {{netns: {h1}, bridge: s1, ip: [10.64.1.1/24, "fd00:64:1::1/64"],
+     route: ["default via 10.64.1.100", "default via fd00:64:1::64"]}}
+  - {{netns: {r0}, bridge: s1, dev: eth1, ip: [10.64.1.100/24, "fd00:64:1::64/64"]}}
+  - {{netns: {r0}, bridge: s2, dev: eth2, ip: "fd00:64:2::64/64"}}
+  - {{netns: {h2}, bridge: s2, ip: "fd00:64:2::1/64", route: "fd00:64:1::/64 via fd00:64:2::64"}}
+commands:
+  - {{netns: {r0}, command: "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding && echo v6-forwarding-on"}}
+"#,
+            h1 = h1.name,
+            r0 = r0.name,
+            h2 = h2.name
+        ),
+    );
+    let mut cl = Conlink::start(&home, &["--network-file", &file]);
+    assert!(
+        cl.wait_for("All links connected", Duration::from_secs(10)),
+        "{}",
+        cl.log()
+    );
+    assert!(
+        cl.wait_for(
+            &format!("{}: v6-forwarding-on", r0.name),
+            Duration::from_secs(5)
+        ),
+        "{}",
+        cl.log()
+    );
+    let a = h1.ok(&["addr", "show", "dev", "eth0"]);
+    assert!(
+        a.contains("10.64.1.1/24") && a.contains("fd00:64:1::1/64"),
+        "{a}"
+    );
+    assert!(
+        h2.ok(&["-6", "route"])
+            .contains("fd00:64:1::/64 via fd00:64:2::64"),
+        "{}",
+        h2.ok(&["-6", "route"])
+    );
+    let ping6 = |ns: &Netns, addr: &str| {
+        ns.exec(&["ping", "-6", "-c", "1", "-W", "1", "-w", "3", addr])
+            .status
+            .success()
+    };
+    assert!(ping6(&h1, "fd00:64:2::1"), "h1 -> h2 via r0 over IPv6");
+    assert!(ping6(&h2, "fd00:64:1::1"), "h2 -> h1 via r0 over IPv6");
+    assert!(h1.ping("10.64.1.100"), "IPv4 alongside");
+
+    cl.signal("-TERM");
+    assert_eq!(cl.wait(Duration::from_secs(10)), Some(0), "{}", cl.log());
+    assert_eq!(links(&home), vec!["lo"], "{}", cl.log());
+}

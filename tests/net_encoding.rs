@@ -460,6 +460,19 @@ fn tunnels_match_iproute2() {
         "link-geneve",
         bytes(&tunnel::message(&t(TunnelKind::Geneve, Some(6081)))),
     );
+    // An IPv6 remote (an IPv6 underlay) is GROUP6 / REMOTE6.
+    let t6 = |kind| TunnelSpec {
+        remote: "2001:db8::9".parse().unwrap(),
+        ..t(kind, None)
+    };
+    same(
+        "link-vxlan6-default-port",
+        bytes(&tunnel::message(&t6(TunnelKind::Vxlan))),
+    );
+    same(
+        "link-geneve6-default-port",
+        bytes(&tunnel::message(&t6(TunnelKind::Geneve))),
+    );
     assert_eq!(tunnel::port(&t(TunnelKind::Vxlan, None)), 8472);
     assert_eq!(tunnel::port(&t(TunnelKind::Geneve, None)), 6081);
     assert_eq!(tunnel::port(&t(TunnelKind::Vxlan, Some(4789))), 4789);

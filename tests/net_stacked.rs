@@ -14,7 +14,7 @@ fn spec(kind: LinkKind, dev: &str, parent: &str, ip: Option<&str>) -> LinkSpec {
         dev: dev.parse().unwrap(),
         outer_dev: Some(parent.parse().unwrap()),
         bridge: None,
-        ip: ip.map(|i| i.parse().unwrap()),
+        ip: ip.into_iter().map(|i| i.parse().unwrap()).collect(),
         mac: None,
         mtu: None,
         routes: vec![],

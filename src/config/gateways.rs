@@ -7,13 +7,17 @@
 //! the kernel will see and a gateway outside all of it is an error here
 //! instead of an errno at run time.
 //!
+//! Families never mix: an IPv6 gateway needs an IPv6 subnet or device
+//! route on the device, except a link-local one (fe80::/10), which is on
+//! every link since the kernel gives each link its own link-local address.
+//!
 //! Where conlink cannot know (the device is not one of this target's
 //! links, e.g. the engine's own eth0, or a link of the same container
 //! declared under another target), nothing is checked.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use crate::net::addr::{IfName, Ipv4Net};
+use crate::net::addr::{IfName, IpNet};
 use crate::net::route::RouteDst;
 
 use super::errors::Diag;
@@ -22,18 +26,21 @@ use super::validate::LinkAt;
 
 /// What the kernel will find on `oif` of `target`'s namespace: the link's
 /// address subnet and every device route's destination.
-fn reachable_on(links: &[Link], of: &Link, oif: &IfName) -> Vec<Ipv4Net> {
+fn reachable_on(links: &[Link], of: &Link, oif: &IfName) -> Vec<IpNet> {
     let mut nets = vec![];
     for l in links.iter().filter(|l| l.target == of.target) {
         if &l.dev == oif {
-            nets.extend(l.ip);
+            nets.extend(l.ip.iter().copied());
         }
         for r in &l.routes {
             if r.via.is_none() && r.dev.as_ref().unwrap_or(&l.dev) == oif {
-                nets.extend(match r.dst {
-                    RouteDst::Net(n) => Some(n),
-                    // `default dev D`: everything is on D.
-                    RouteDst::Default => Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0),
+                nets.push(match r.dst {
+                    RouteDst::Net(n) => n,
+                    // `default dev D`: everything (of its family) is on D.
+                    RouteDst::Default if r.is_ipv6() => {
+                        IpNet::any_of(std::net::Ipv6Addr::UNSPECIFIED.into())
+                    }
+                    RouteDst::Default => IpNet::any_of(std::net::Ipv4Addr::UNSPECIFIED.into()),
                 });
             }
         }
@@ -41,7 +48,12 @@ fn reachable_on(links: &[Link], of: &Link, oif: &IfName) -> Vec<Ipv4Net> {
     nets
 }
 
-fn describe(nets: &[Ipv4Net]) -> String {
+/// fe80::/10: the kernel's own address on every link makes it reachable.
+fn is_link_local(gw: IpAddr) -> bool {
+    matches!(gw, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+fn describe(nets: &[IpNet]) -> String {
     nets.iter()
         .map(|n| format!("{}/{}", n.network(), n.prefix()))
         .collect::<Vec<_>>()
@@ -56,7 +68,7 @@ pub fn check_gateways(links: &[Link], ats: &[LinkAt], diag: &mut Diag) {
         for (i, r) in l.routes.iter().enumerate() {
             for (gw, dev, onlink) in r.paths() {
                 let Some(gw) = gw else { continue };
-                if onlink {
+                if onlink || is_link_local(gw) {
                     continue;
                 }
                 let oif = dev.unwrap_or(&l.dev);
@@ -69,10 +81,18 @@ pub fn check_gateways(links: &[Link], ats: &[LinkAt], diag: &mut Diag) {
                 }
                 let where_ = at.route.get(i).unwrap_or(&l.origin);
                 let text = l.text.route.get(i).map(String::as_str).unwrap_or("");
+                let family = if gw.is_ipv6() { "IPv6" } else { "IPv4" };
                 let has = if nets.is_empty() {
                     format!(
                         "{oif} has no address (`ip`) and no device route (`PREFIX dev {oif}`) in {}",
                         l.target
+                    )
+                } else if !nets.iter().any(|n| n.addr().is_ipv6() == gw.is_ipv6()) {
+                    format!(
+                        "{oif} has no {family} address (`ip`) and no {family} device route in {} \
+                         (it reaches only {})",
+                        l.target,
+                        describe(&nets)
                     )
                 } else {
                     format!(

@@ -11,12 +11,12 @@ use std::io::Write as _;
 use std::process::Stdio;
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use crate::net::addr::Ipv4Net;
+use crate::net::addr::IpNet;
 use crate::net::spec::{LinkKind, ResolvedBridgeMode};
 
-use super::instance::offset_ip;
+use super::instance::offset_net;
 use super::model::{CommandLine, Link, Network, Target};
 
 /// Output formats of `conlink graph`.
@@ -72,24 +72,33 @@ fn replicas(net: &Network, t: &Target) -> u32 {
     }
 }
 
-/// The addresses of a link's replicas, first to last.
-fn replica_ips(l: &Link, n: u32) -> Vec<Ipv4Net> {
-    let Some(ip) = l.ip else { return vec![] };
-    (0..n.max(1)).filter_map(|i| offset_ip(ip, i)).collect()
+/// The addresses of one of a link's `ip` entries for its replicas, first
+/// to last.
+fn replica_ips(ip: IpNet, n: u32) -> Vec<IpNet> {
+    (0..n.max(1)).filter_map(|i| offset_net(ip, i)).collect()
+}
+
+/// Every address of every replica of a link.
+fn all_replica_ips(l: &Link, n: u32) -> Vec<IpNet> {
+    l.ip.iter().flat_map(|&ip| replica_ips(ip, n)).collect()
 }
 
 /// `10.0.2.11/24`, or for replicas `10.0.2.11–12/24` (the whole last
-/// address when more than the last octet changes).
-fn ip_range(ips: &[Ipv4Net]) -> Option<String> {
+/// address when more than the last octet changes); IPv6 alike by its last
+/// group (`fd00:2::b–c/64`).
+fn ip_range(ips: &[IpNet]) -> Option<String> {
     let (first, last) = (ips.first()?, ips.last()?);
     if first == last {
         return Some(format!("{}/{}", first.addr(), first.prefix()));
     }
-    let (a, b) = (first.addr().octets(), last.addr().octets());
-    let tail = if a[..3] == b[..3] {
-        b[3].to_string()
-    } else {
-        last.addr().to_string()
+    let tail = match (first.addr(), last.addr()) {
+        (IpAddr::V4(a), IpAddr::V4(b)) if a.octets()[..3] == b.octets()[..3] => {
+            b.octets()[3].to_string()
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) if a.segments()[..7] == b.segments()[..7] => {
+            format!("{:x}", b.segments()[7])
+        }
+        (_, b) => b.to_string(),
     };
     Some(format!("{}–{tail}/{}", first.addr(), first.prefix()))
 }
@@ -107,8 +116,10 @@ fn short(s: &str, max: usize) -> String {
 /// The interface box: name, address (range), NAT, and one line per route.
 fn dev_label(l: &Link, n: u32) -> String {
     let mut s = l.dev.to_string();
-    if let Some(ip) = ip_range(&replica_ips(l, n)) {
-        write!(s, "\n{ip}").ok();
+    for &ip in &l.ip {
+        if let Some(ip) = ip_range(&replica_ips(ip, n)) {
+            write!(s, "\n{ip}").ok();
+        }
     }
     if let Some(nat) = l.nat {
         write!(s, "\nnat {nat}").ok();
@@ -120,10 +131,10 @@ fn dev_label(l: &Link, n: u32) -> String {
 }
 
 /// Which interface each address belongs to (every replica's address).
-fn owners(net: &Network) -> HashMap<Ipv4Addr, &Link> {
+fn owners(net: &Network) -> HashMap<IpAddr, &Link> {
     let mut out = HashMap::new();
     for l in &net.links {
-        for ip in replica_ips(l, replicas(net, &l.target)) {
+        for ip in all_replica_ips(l, replicas(net, &l.target)) {
             out.entry(ip.addr()).or_insert(l);
         }
     }
@@ -133,7 +144,7 @@ fn owners(net: &Network) -> HashMap<Ipv4Addr, &Link> {
 /// Targets that route between networks: links on two or more bridges, and
 /// either another target's route through one of their addresses or a
 /// command of theirs that turns on IP forwarding.
-fn routers<'a>(net: &'a Network, owners: &HashMap<Ipv4Addr, &'a Link>) -> BTreeSet<&'a Target> {
+fn routers<'a>(net: &'a Network, owners: &HashMap<IpAddr, &'a Link>) -> BTreeSet<&'a Target> {
     let mut out = BTreeSet::new();
     for t in net.targets() {
         let bridges: BTreeSet<&str> = net

@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-use crate::net::addr::{IfName, Ipv4Net, MacAddr};
+use crate::net::addr::{IfName, IpNet, Ipv4Net, Ipv6Net, MacAddr};
 use crate::net::spec::{BridgeSpec, Forward, LinkKind, LinkSpec, TunnelSpec};
 
 use super::model::{Base, Command, Link, Network, Target};
@@ -17,7 +17,7 @@ pub enum OffsetError {
     Ip {
         target: String,
         dev: String,
-        ip: Ipv4Net,
+        ip: IpNet,
         offset: u32,
         index: u32,
     },
@@ -162,16 +162,19 @@ impl Link {
         let offset = index.saturating_sub(1);
         let target = self.target.name().to_owned();
         let dev = self.dev.to_string();
-        let ip = match self.ip {
-            Some(ip) => Some(offset_ip(ip, offset).ok_or(OffsetError::Ip {
-                target: target.clone(),
-                dev: dev.clone(),
-                ip,
-                offset,
-                index,
-            })?),
-            None => None,
-        };
+        let ip = self
+            .ip
+            .iter()
+            .map(|&ip| {
+                offset_net(ip, offset).ok_or(OffsetError::Ip {
+                    target: target.clone(),
+                    dev: dev.clone(),
+                    ip,
+                    offset,
+                    index,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mac = match self.mac {
             Some(mac) => Some(offset_mac(mac, offset).ok_or(OffsetError::Mac {
                 target: target.clone(),
@@ -233,6 +236,27 @@ pub(crate) fn offset_ip(ip: Ipv4Net, offset: u32) -> Option<Ipv4Net> {
         return None;
     }
     Ipv4Net::new(a, ip.prefix())
+}
+
+/// `ip + offset` (IPv6: `…::1 + offset` as a 128-bit number), staying
+/// inside the prefix.
+fn offset_ip6(ip: Ipv6Net, offset: u32) -> Option<Ipv6Net> {
+    if offset == 0 {
+        return Some(ip);
+    }
+    let a = std::net::Ipv6Addr::from(u128::from(ip.addr()).checked_add(u128::from(offset))?);
+    if !ip.contains(a) {
+        return None;
+    }
+    Ipv6Net::new(a, ip.prefix())
+}
+
+/// [`offset_ip`] for either family.
+pub(crate) fn offset_net(ip: IpNet, offset: u32) -> Option<IpNet> {
+    match ip {
+        IpNet::V4(n) => offset_ip(n, offset).map(IpNet::V4),
+        IpNet::V6(n) => offset_ip6(n, offset).map(IpNet::V6),
+    }
 }
 
 /// `mac + offset` as a 48-bit number, keeping the first octet (so the
@@ -451,7 +475,7 @@ mod tests {
             dev: n("eth0"),
             outer_dev: None,
             bridge: Some("s1".into()),
-            ip: None,
+            ip: vec![],
             mac: None,
             mac_generated: false,
             mtu: None,
@@ -485,6 +509,63 @@ mod tests {
         assert_eq!(offset_ip(host, 1), None);
         let top: Ipv4Net = "255.255.255.255/0".parse().unwrap();
         assert_eq!(offset_ip(top, 1), None);
+    }
+
+    #[test]
+    fn ipv6_offsets_count_up_inside_the_prefix() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let ip = net("fd00:1::1/64");
+        assert_eq!(offset_net(ip, 0), Some(ip));
+        assert_eq!(offset_net(ip, 4).unwrap().to_string(), "fd00:1::5/64");
+        assert_eq!(offset_net(ip, 255).unwrap().to_string(), "fd00:1::100/64");
+        // The whole host part may be used (no broadcast in IPv6) …
+        let top = net("fd00:1::ffff:ffff:ffff:fffe/64");
+        assert_eq!(
+            offset_net(top, 1).unwrap().to_string(),
+            "fd00:1::ffff:ffff:ffff:ffff/64"
+        );
+        // … but not beyond it.
+        assert_eq!(offset_net(top, 2), None);
+        assert_eq!(offset_net(net("fd00::ff/120"), 1), None);
+        assert_eq!(offset_net(net("fd00::1/128"), 1), None);
+        let max = net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/0");
+        assert_eq!(offset_net(max, 1), None, "u128 overflow");
+        // IPv4 through the same door keeps its rules.
+        assert_eq!(offset_net(net("10.0.1.1/24"), 254), None, "broadcast");
+    }
+
+    #[test]
+    fn dual_stack_replica_offsets_and_their_errors() {
+        let mut link = Link {
+            target: Target::Service("node".into()),
+            kind: LinkKind::Veth,
+            dev: n("eth0"),
+            outer_dev: None,
+            bridge: Some("s1".into()),
+            ip: vec![
+                "10.0.1.1/24".parse().unwrap(),
+                "fd00:1::1/64".parse().unwrap(),
+            ],
+            mac: None,
+            mac_generated: false,
+            mtu: None,
+            routes: vec![],
+            netem: None,
+            offloads: vec![],
+            nat: None,
+            forwards: vec![],
+            text: Default::default(),
+            origin: super::super::errors::Origin::new("f".into(), "links[0]"),
+        };
+        let s = link.instance(3, "x").unwrap();
+        let got: Vec<String> = s.ip.iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["10.0.1.3/24", "fd00:1::3/64"]);
+        link.ip[1] = "fd00:1::fe/120".parse().unwrap();
+        let e = link.instance(3, "x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "node:eth0: ip fd00:1::fe/120 + 2 (replica 3) leaves the subnet fd00:1::fe/120"
+        );
     }
 
     #[test]

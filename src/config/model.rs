@@ -3,9 +3,9 @@
 //! original text of list values is kept for `--show-config`.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use crate::net::addr::{IfName, Ipv4Net, MacAddr};
+use crate::net::addr::{IfName, IpNet, MacAddr};
 use crate::net::ethtool::Offload;
 use crate::net::netem::Netem;
 use crate::net::route::Route;
@@ -61,6 +61,8 @@ pub enum Base {
 /// The config text of a link's list values, as merged (for `--show-config`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LinkText {
+    /// `ip` was written as a list (shown as a list even with one entry).
+    pub ip_list: bool,
     pub route: Vec<String>,
     pub netem: Vec<String>,
     pub forward: Vec<String>,
@@ -80,7 +82,8 @@ pub struct Link {
     pub outer_dev: Option<IfName>,
     /// veth only.
     pub bridge: Option<String>,
-    pub ip: Option<Ipv4Net>,
+    /// Interface addresses, IPv4 and/or IPv6, in config order (empty: none).
+    pub ip: Vec<IpNet>,
     /// Configured, or generated at load (first octet 0xc2) for every kind
     /// but ipvlan/ipvtap, so a restarted container keeps its MAC.
     pub mac: Option<MacAddr>,
@@ -91,7 +94,8 @@ pub struct Link {
     pub routes: Vec<Route>,
     pub netem: Option<Netem>,
     pub offloads: Vec<Offload>,
-    pub nat: Option<Ipv4Addr>,
+    /// IPv4 or IPv6; the link has an address of the same family.
+    pub nat: Option<IpAddr>,
     pub forwards: Vec<Forward>,
     pub text: LinkText,
     /// Where the link was (first) defined.

@@ -61,7 +61,22 @@ fn pattern(re: &str, description: &str) -> Value {
 
 const IPV4: &str = "^[0-9]{1,3}(\\.[0-9]{1,3}){3}$";
 const IPV4_CIDR: &str = "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$";
+/// IPv6 text: hex groups, `:` and `::`, maybe a dotted IPv4 tail; the
+/// parser checks the rest.
+const IPV6: &str = "^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$";
+const IPV6_CIDR: &str = "^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/[0-9]{1,3}$";
 const MAC: &str = "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$";
+
+/// An IPv4 or IPv6 address.
+fn ip_addr(description: &str) -> Value {
+    described(
+        or_interpolated(json!({"anyOf": [
+            {"type": "string", "pattern": IPV4},
+            {"type": "string", "pattern": IPV6},
+        ]})),
+        description,
+    )
+}
 
 fn ifname(description: &str) -> Value {
     described(
@@ -124,13 +139,20 @@ fn link() -> Value {
             "bridge",
             ifname("veth: the bridge or patch the outer end joins"),
         ),
-        (
-            "ip",
-            pattern(
-                IPV4_CIDR,
-                "IPv4 address with prefix length (offset per replica)",
-            ),
-        ),
+        ("ip", {
+            let one = json!({"anyOf": [
+                {"type": "string", "pattern": IPV4_CIDR},
+                {"type": "string", "pattern": IPV6_CIDR},
+            ]});
+            described(
+                or_interpolated(json!({"anyOf": [
+                    one,
+                    {"type": "array", "minItems": 1, "items": one},
+                ]})),
+                "IPv4 or IPv6 address with prefix length, or a list of them (dual stack); \
+                     offset per replica",
+            )
+        }),
         (
             "mac",
             pattern(
@@ -145,9 +167,8 @@ fn link() -> Value {
         ("route", strings("routes in `ip route add` syntax")),
         (
             "nat",
-            pattern(
-                IPV4,
-                "stateless 1:1 NAT: traffic to this address arriving on dev goes to ip",
+            ip_addr(
+                "stateless 1:1 NAT: traffic to this address arriving on dev goes to ip (same family)",
             ),
         ),
         ("netem", strings("tc-netem options")),
@@ -204,7 +225,7 @@ fn tunnel() -> Value {
         "properties": {
             "type": one_of(&["vxlan", "geneve"], "tunnel kind"),
             "bridge": ifname("the bridge the tunnel device joins"),
-            "remote": pattern(IPV4, "IPv4 address of the other end"),
+            "remote": ip_addr("IPv4 or IPv6 address of the other end"),
             "vni": number(0, 16_777_215, "virtual network identifier"),
             "port": number(1, 65535, "UDP port (default: the kernel's, vxlan 8472, geneve 6081)"),
             "netem": strings("tc-netem options on the tunnel device")

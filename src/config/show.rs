@@ -37,8 +37,15 @@ pub fn link_json(l: &Link, net: &Network) -> Value {
         };
         m.insert("bridge".into(), v);
     }
-    if let Some(ip) = l.ip {
-        m.insert("ip".into(), json!(ip));
+    // One address written as a string stays a string (2.x's shape).
+    match l.ip.as_slice() {
+        [] => {}
+        [one] if !l.text.ip_list => {
+            m.insert("ip".into(), json!(one));
+        }
+        many => {
+            m.insert("ip".into(), json!(many));
+        }
     }
     if let Some(mac) = l.mac {
         m.insert("mac".into(), json!(mac));

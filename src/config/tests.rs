@@ -691,7 +691,7 @@ fn compose_paths_merge_and_interpolation() {
     assert_eq!(n.links.len(), 1);
     let l = &n.links[0];
     assert_eq!(
-        l.ip.unwrap().to_string(),
+        l.ip[0].to_string(),
         "10.0.9.2/24",
         "service block is later than top-level"
     );
@@ -708,13 +708,13 @@ fn instances_offset_and_name() {
                              {"service": "node", "dev": "eth1", "bridge": "s", "ip": "10.0.2.250/24", "forward": "60000:80/udp"}]),
     ));
     let s = n.links[0].instance(3, "0123456789abcdef").unwrap();
-    assert_eq!(s.ip.unwrap().to_string(), "10.0.1.3/24");
+    assert_eq!(s.ip[0].to_string(), "10.0.1.3/24");
     assert_eq!(s.mac.unwrap().to_string(), "c2:00:00:00:00:03");
     assert_eq!(s.forwards[0].conlink_port, 8082);
     assert_eq!(s.outer_dev.unwrap().as_str(), "node_3-eth0");
     assert_eq!(s.offloads.len(), 1);
     assert_eq!(
-        n.links[1].instance(5, "x").unwrap().ip.unwrap().to_string(),
+        n.links[1].instance(5, "x").unwrap().ip[0].to_string(),
         "10.0.2.254/24"
     );
     assert!(
@@ -874,4 +874,203 @@ fn graph_shows_replicas_routes_gateways_and_routers() {
     }
     assert!(!d.contains("label=\"vni"), "no edge label on tunnels: {d}");
     assert!(!d.contains("label=\"\"]"), "no empty edge labels: {d}");
+}
+
+#[test]
+fn ip_takes_ipv6_and_dual_stack_lists() {
+    let n = ok(links(json!([
+        {"netns": "a", "bridge": "s", "ip": "fd00:1::1/64"},
+        {"netns": "b", "bridge": "s", "ip": ["10.0.1.2/24", "fd00:1::2/64"]},
+        {"netns": "c", "bridge": "s", "ip": ["10.0.1.3/24"]},
+        {"netns": "d", "bridge": "s", "ip": "10.0.1.4/24"}
+    ])));
+    let ips = |i: usize| -> Vec<String> { n.links[i].ip.iter().map(|x| x.to_string()).collect() };
+    assert_eq!(ips(0), ["fd00:1::1/64"]);
+    assert_eq!(ips(1), ["10.0.1.2/24", "fd00:1::2/64"]);
+    // --show-config: a string stays a string, a list stays a list.
+    let v = show::to_json(&n);
+    let shown = |ns: &str| v["netns"][ns]["links"][0]["ip"].clone();
+    assert_eq!(shown("a"), json!("fd00:1::1/64"));
+    assert_eq!(shown("b"), json!(["10.0.1.2/24", "fd00:1::2/64"]));
+    assert_eq!(shown("c"), json!(["10.0.1.3/24"]));
+    assert_eq!(shown("d"), json!("10.0.1.4/24"));
+}
+
+#[test]
+fn ipv6_link_addresses_are_checked_with_path_and_value() {
+    let base = |ip: Value| links(json!([{"service": "a", "bridge": "s", "ip": ip}]));
+    for (ip, path, msg) in [
+        (
+            json!("::/0"),
+            "links[0].ip",
+            ":: is the unspecified address",
+        ),
+        (
+            json!("::1/128"),
+            "links[0].ip",
+            "::1 is the loopback address",
+        ),
+        (
+            json!("ff02::1/64"),
+            "links[0].ip",
+            "ff02::1 is a multicast address",
+        ),
+        (
+            json!("fd00:1::/64"),
+            "links[0].ip",
+            "subnet-router anycast address of fd00:1::/64",
+        ),
+        (json!("::ffff:10.0.0.1/96"), "links[0].ip", "IPv4-mapped"),
+        (
+            json!("fd00::1/129"),
+            "links[0].ip",
+            "not an IPv6 address with prefix length",
+        ),
+        (
+            json!("fd00::1"),
+            "links[0].ip",
+            "not an IPv6 address with prefix length",
+        ),
+        (
+            json!(["10.0.1.1/24", "fd00::1/200"]),
+            "links[0].ip[1]",
+            "not an IPv6 address",
+        ),
+        (
+            json!(["10.0.1.1/24", 5]),
+            "links[0].ip[1]",
+            "must be a string",
+        ),
+        (
+            json!(["fd00::1/64", "fd00::1/64"]),
+            "links[0].ip[1]",
+            "fd00::1 is given twice",
+        ),
+        (json!([]), "links[0].ip", "an empty list"),
+        (
+            json!(["10.0.1.0/24"]),
+            "links[0].ip[0]",
+            "network address of 10.0.1.0/24",
+        ),
+    ] {
+        one_err(base(ip.clone()), path, msg);
+    }
+    // /127 and /128 have no anycast address; link-local addresses may be set.
+    for ip in ["fd00::/127", "fd00::/128", "fe80::10/64", "2001:db8::1/64"] {
+        ok(base(json!(ip)));
+    }
+    let e = net(base(json!(["10.0.1.1/24", "ff02::1/64"]))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "n.yaml: links[0].ip[1]: ff02::1 is a multicast address (ff00::/8), not a usable interface address (got \"ff02::1/64\")"
+    );
+}
+
+#[test]
+fn ipv6_routes_must_match_an_address_family_on_the_link() {
+    // Gateways in an IPv6 subnet of the link, or link-local: fine.
+    ok(links(json!([
+        {"netns": "a", "bridge": "s", "ip": ["10.0.0.1/24", "fd00:1::1/64"],
+         "route": ["default via 10.0.0.254", "default via fd00:1::fe", "fd00:9::/64 via fe80::1"]}
+    ])));
+    // An IPv6 gateway on an IPv4-only link.
+    one_err(
+        links(
+            json!([{"netns": "a", "bridge": "s", "ip": "10.0.0.1/24", "route": "default via fd00:1::fe"}]),
+        ),
+        "links[0].route",
+        "eth0 has no IPv6 address (`ip`) and no IPv6 device route in netns a (it reaches only 10.0.0.0/24)",
+    );
+    // An IPv4 gateway on an IPv6-only link.
+    one_err(
+        links(
+            json!([{"netns": "a", "bridge": "s", "ip": "fd00:1::1/64", "route": "default via 10.0.0.254"}]),
+        ),
+        "links[0].route",
+        "eth0 has no IPv4 address",
+    );
+    // A gateway outside every IPv6 subnet.
+    one_err(
+        links(
+            json!([{"netns": "a", "bridge": "s", "ip": "fd00:1::1/64", "route": "fd00:9::/64 via fd00:2::1"}]),
+        ),
+        "links[0].route",
+        "eth0 reaches only fd00:1::/64",
+    );
+    // A mixed route is refused by the parser.
+    one_err(
+        links(
+            json!([{"netns": "a", "bridge": "s", "ip": "fd00:1::1/64", "route": "fd00:9::/64 via 10.0.0.1"}]),
+        ),
+        "links[0].route",
+        "gateway 10.0.0.1 is IPv4 but this is an IPv6 route",
+    );
+}
+
+#[test]
+fn ipv6_replicas_tunnels_nat_and_graph() {
+    let mut n = ok(json!({
+        "links": [
+            {"service": "node", "bridge": "s", "ip": ["10.0.1.11/24", "fd00:1::b/64"]},
+            {"service": "one", "bridge": "s", "ip": "fd00:1::ff/120"}
+        ],
+        "tunnels": [{"type": "vxlan", "bridge": "s", "remote": "fd00:99::2", "vni": 7}]
+    }));
+    n.scales.insert("node".into(), 2);
+    let s = n.links[0].instance(2, "x").unwrap();
+    let got: Vec<String> = s.ip.iter().map(ToString::to_string).collect();
+    assert_eq!(got, ["10.0.1.12/24", "fd00:1::c/64"]);
+    let e = n.links[1].instance(2, "x").unwrap_err().to_string();
+    assert!(
+        e.starts_with("one:eth0: ip fd00:1::ff/120 + 1 (replica 2)"),
+        "{e}"
+    );
+    assert_eq!(n.tunnels[0].remote.to_string(), "fd00:99::2");
+    let d = graph::to_dot(&n);
+    for want in [
+        "\"service:node:eth0\" [label=\"eth0\\n10.0.1.11–12/24\\nfd00:1::b–c/64\"",
+        "\"tunnel:vxlan-7\" -- \"remote:fd00:99::2\"",
+    ] {
+        assert!(d.contains(want), "{want}\nnot in\n{d}");
+    }
+    // IPv4 nat needs an IPv4 address on the link.
+    one_err(
+        links(json!([{"netns": "a", "bridge": "s", "ip": "fd00:1::1/64", "nat": "10.9.0.1"}])),
+        "links[0].nat",
+        "(an IPv4 address) needs an IPv4 address in the link's `ip`",
+    );
+    one_err(
+        json!({"tunnels": [{"type": "vxlan", "bridge": "s", "remote": "fd00::g", "vni": 7}]}),
+        "tunnels[0].remote",
+        "not an IPv6 address (like fd00::2)",
+    );
+}
+
+#[test]
+fn a_later_ip_replaces_an_earlier_one_whole() {
+    let n = run_with(
+        vec![
+            (
+                "a.yaml",
+                FileKind::Network,
+                links(
+                    json!([{"netns": "a", "bridge": "s", "ip": ["10.0.1.1/24", "fd00:1::1/64"]}]),
+                ),
+            ),
+            (
+                "b.yaml",
+                FileKind::Network,
+                links(json!([{"netns": "a", "bridge": "s", "ip": ["fd00:2::1/64"]}])),
+            ),
+        ],
+        &Settings::default(),
+    )
+    .unwrap();
+    assert_eq!(n.links.len(), 1);
+    let got: Vec<String> = n.links[0].ip.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        ["fd00:2::1/64"],
+        "a list is one value, not concatenated"
+    );
 }

@@ -3,12 +3,12 @@
 //! never hides the problems of the other fields.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use serde_json::Value;
 
-use crate::net::addr::{IfName, Ipv4Net, MacAddr};
+use crate::net::addr::{IfName, IpNet, Ipv4Net, Ipv6Net, MacAddr};
 use crate::net::spec::BridgeMode;
 use crate::net::spec::{IpvlanMode, LinkKind, MacvlanMode, TunnelKind, TunnelSpec};
 
@@ -288,8 +288,50 @@ fn ifname(s: &str) -> Result<IfName, String> {
     }
 }
 
-/// A link address: a usable unicast host address of its subnet.
-fn link_ip(s: &str) -> Result<Ipv4Net, String> {
+/// A link address of either family (see [`link_ip4`], [`link_ip6`]).
+fn link_ip(s: &str) -> Result<IpNet, String> {
+    if s.contains(':') {
+        link_ip6(s).map(IpNet::V6)
+    } else {
+        link_ip4(s).map(IpNet::V4)
+    }
+}
+
+/// An IPv6 link address: unicast, not the unspecified or loopback address,
+/// not IPv4-mapped, and not the subnet-router anycast address of its
+/// prefix (all host bits zero) unless the prefix is /127 or /128.
+fn link_ip6(s: &str) -> Result<Ipv6Net, String> {
+    let net: Ipv6Net = s
+        .parse()
+        .map_err(|e: crate::net::addr::Ipv6NetError| e.to_string())?;
+    let a = net.addr();
+    let why = if a.is_unspecified() {
+        Some(":: is the unspecified address".to_string())
+    } else if a.is_loopback() {
+        Some("::1 is the loopback address, which only `lo` may carry".to_string())
+    } else if a.is_multicast() {
+        Some(format!("{a} is a multicast address (ff00::/8)"))
+    } else if a.to_ipv4_mapped().is_some() {
+        Some(format!(
+            "{a} is an IPv4-mapped address (::ffff:0:0/96); write the IPv4 address itself"
+        ))
+    } else if net.prefix() < 127 && a == net.network() {
+        Some(format!(
+            "{a} is the subnet-router anycast address of {}/{}",
+            net.network(),
+            net.prefix()
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(format!("{why}, not a usable interface address")),
+        None => Ok(net),
+    }
+}
+
+/// An IPv4 link address: a usable unicast host address of its subnet.
+fn link_ip4(s: &str) -> Result<Ipv4Net, String> {
     let net: Ipv4Net = s
         .parse()
         .map_err(|e: crate::net::addr::Ipv4NetError| e.to_string())?;
@@ -323,6 +365,70 @@ fn link_ip(s: &str) -> Result<Ipv4Net, String> {
         Some(why) => Err(format!("{why}, not a usable interface address")),
         None => Ok(net),
     }
+}
+
+/// An address of either family; text with a `:` is taken for IPv6, so an
+/// IPv4 typo keeps 2.x's IPv4 message.
+fn ip_addr(s: &str, v4_example: &str, v6_example: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>().map_err(|_| {
+        if s.contains(':') {
+            format!("not an IPv6 address (like {v6_example})")
+        } else {
+            format!("not an IPv4 address (like {v4_example})")
+        }
+    })
+}
+
+/// `ip`: one address as a string (2.x), or a list of them (dual stack:
+/// `[10.0.1.1/24, "fd00:1::1/64"]`). The list is one value: a later
+/// definition replaces it whole, as it replaces a string. Returns the
+/// addresses and whether they were written as a list.
+fn link_ips(r: &mut Reader<'_>) -> Option<(Vec<IpNet>, bool)> {
+    let f = r.field("ip")?;
+    let (items, list): (Vec<(&Value, Origin)>, bool) = match &f.value {
+        Value::Array(vs) => (
+            vs.iter()
+                .enumerate()
+                .map(|(i, v)| (v, f.at.index(i)))
+                .collect(),
+            true,
+        ),
+        v => (vec![(v, f.at.clone())], false),
+    };
+    if list && items.is_empty() {
+        r.fail(
+            &f.at,
+            "an empty list; leave `ip` out for a link without addresses",
+            Some(&f.value),
+        );
+        return None;
+    }
+    let mut out: Vec<IpNet> = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (v, at) in items {
+        let Value::String(s) = v else {
+            let msg = if list {
+                "must be a string (an address like 10.0.1.1/24 or fd00:1::1/64)"
+            } else {
+                "must be a string or a list of strings"
+            };
+            r.fail(&at, msg, Some(v));
+            ok = false;
+            continue;
+        };
+        match link_ip(s) {
+            Ok(n) if out.iter().any(|o| o.addr() == n.addr()) => {
+                r.fail(&at, format!("{} is given twice", n.addr()), Some(v));
+                ok = false;
+            }
+            Ok(n) => out.push(n),
+            Err(e) => {
+                r.fail(&at, e, Some(v));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some((out, list))
 }
 
 fn macvlan_mode(s: &str) -> Result<MacvlanMode, String> {
@@ -375,13 +481,10 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
     };
     let outer = r.parsed("outer-dev", ifname);
     let bridge = r.parsed("bridge", ifname);
-    let ip = r.parsed("ip", link_ip);
+    let ip = link_ips(&mut r);
     let mac = r.parsed("mac", |s| s.parse::<MacAddr>().map_err(|e| e.to_string()));
     let mtu = r.number("mtu", 68, 65535).map(|(v, _)| v as u32);
-    let nat = r.parsed("nat", |s| {
-        s.parse::<Ipv4Addr>()
-            .map_err(|_| "not an IPv4 address (like 10.0.0.100)".to_string())
-    });
+    let nat = r.parsed("nat", |s| ip_addr(s, "10.0.0.100", "fd00::100"));
     let (routes, route_text, route_at) = r.list("route", route::parse_route);
     let (fwds, forward_text, _) = r.list("forward", forward::parse_forward);
     let (offload_lists, ethtool_text, _) = r.list("ethtool", ethtool::parse_ethtool);
@@ -474,6 +577,16 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
                 "`nat` needs the link's `ip` (the address it translates to)",
                 None,
             );
+        } else if let (Some((ips, _)), Some((n, _))) = (&ip, &nat) {
+            if !ips.iter().any(|i| i.is_ipv6() == n.is_ipv6()) {
+                let at = (*at).clone();
+                let fam = if n.is_ipv6() { "IPv6" } else { "IPv4" };
+                r.fail(
+                    &at,
+                    format!("`nat` (an {fam} address) needs an {fam} address in the link's `ip`"),
+                    Some(&Value::String(n.to_string())),
+                );
+            }
         }
     }
     if !r.item.many("forward").is_empty() && r.field("ip").is_none() {
@@ -499,7 +612,7 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
         dev: dev?,
         outer_dev: outer.map(|(v, _)| v),
         bridge: bridge.map(|(v, _)| v.to_string()),
-        ip: ip.map(|(v, _)| v),
+        ip: ip.as_ref().map(|(v, _)| v.clone()).unwrap_or_default(),
         mac: mac.map(|(v, _)| v),
         mac_generated: false,
         mtu,
@@ -509,6 +622,7 @@ fn link(item: &RawItem, diag: &mut Diag) -> Option<(Link, LinkAt)> {
         nat: nat.map(|(v, _)| v),
         forwards: fwds,
         text: LinkText {
+            ip_list: ip.as_ref().is_some_and(|(_, list)| *list),
             route: route_text,
             netem: netem.1,
             forward: forward_text,
@@ -588,10 +702,7 @@ fn tunnel(item: &RawItem, diag: &mut Diag) -> Option<(TunnelSpec, Origin)> {
         _ => Err("not a tunnel type (geneve, vxlan)"),
     });
     let bridge = r.parsed("bridge", ifname);
-    let remote = r.parsed("remote", |s| {
-        s.parse::<Ipv4Addr>()
-            .map_err(|_| "not an IPv4 address (like 192.168.1.2)")
-    });
+    let remote = r.parsed("remote", |s| ip_addr(s, "192.168.1.2", "fd00::2"));
     let vni = r.number("vni", 0, 16_777_215);
     // UDP port 0 would ask the kernel for its default: say so by leaving
     // `port` out instead.

@@ -19,6 +19,12 @@ pub async fn adopt(net: &net::Engine) -> anyhow::Result<Option<DockerEth0>> {
             None => return Ok(None),
         },
     };
+    // Docker gives conlink an IPv6 address on networks with IPv6 on;
+    // forwards to IPv6 link addresses are published on it.
+    let addr6 = net.ipv6_of(&name).await?;
     tracing::info!("Renamed conlink's eth0 to {NAME} ({addr})");
-    Ok(Some(DockerEth0 { name, addr }))
+    if let Some(a6) = addr6 {
+        tracing::info!("{NAME} has IPv6 address {a6}: forwards to IPv6 link addresses use it");
+    }
+    Ok(Some(DockerEth0 { name, addr, addr6 }))
 }

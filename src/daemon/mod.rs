@@ -49,6 +49,8 @@ type TargetLocks = std::sync::Mutex<std::collections::HashMap<String, Arc<tokio:
 pub struct DockerEth0 {
     pub name: IfName,
     pub addr: Ipv4Addr,
+    /// Its global IPv6 address, when Docker gave one.
+    pub addr6: Option<std::net::Ipv6Addr>,
 }
 
 pub struct Daemon {

@@ -358,7 +358,7 @@ mod tests {
                 dev,
                 outer_dev: None,
                 bridge: None,
-                ip: None,
+                ip: vec![],
                 mac: None,
                 mtu: None,
                 routes: Vec::new(),

@@ -404,7 +404,14 @@ impl Control for Daemon {
                 let ns = e.ns.as_ref().expect("an existing link has a namespace");
                 let r = match &e.outer {
                     Some(outer) => self.net.set_admin(None, outer, up).await,
-                    None => self.net.set_admin(Some(ns), &e.status.dev, up).await,
+                    None => match self.net.set_admin(Some(ns), &e.status.dev, up).await {
+                        // Admin down dropped the link's IPv6 addresses and routes.
+                        Ok(()) if up => match self.with_link(&e, |l| l.spec.clone()) {
+                            Some(spec) => self.net.restore_ipv6(ns, &spec).await,
+                            None => Ok(()),
+                        },
+                        r => r,
+                    },
                 };
                 if let Err(err) = r {
                     errors.push(format!("{}: {err}", e.status.id));

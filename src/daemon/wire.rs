@@ -284,12 +284,17 @@ impl Daemon {
     }
 
     /// DNAT from conlink's docker-facing interface to the link's ip, and a
-    /// /32 route back to conlink's docker address inside the target.
+    /// /32 route back to conlink's docker address inside the target. A
+    /// link with an IPv6 address is also forwarded over IPv6 when Docker
+    /// gave conlink an IPv6 address (a /128 route back, and conlink
+    /// answering neighbour solicitations for that address on the bridge).
     async fn add_forwards(&self, id: &str, ns: &NsTarget, spec: &LinkSpec) {
         if spec.forwards.is_empty() {
             return;
         }
-        let (Some(ip), Some(bridge)) = (spec.ip, spec.bridge.as_deref()) else {
+        let ip4 = spec.ip.iter().find_map(|n| n.v4());
+        let ip6 = spec.ip.iter().find(|n| n.is_ipv6()).map(|n| n.addr());
+        let (true, Some(bridge)) = (ip4.is_some() || ip6.is_some(), spec.bridge.as_deref()) else {
             return;
         };
         let Some(docker) = &self.docker_eth0 else {
@@ -298,24 +303,43 @@ impl Daemon {
             );
             return;
         };
-        for fwd in &spec.forwards {
-            match self
-                .net
-                .add_forward(docker.name.as_str(), bridge, ip.addr(), fwd)
-                .await
-            {
-                Ok(()) => tracing::info!(
-                    "Forwarding {:?} port {} -> {}:{} ({id})",
-                    fwd.proto,
-                    fwd.conlink_port,
-                    ip.addr(),
-                    fwd.port
-                ),
-                Err(e) => tracing::error!("{id}: forward {}: {e}", fwd.conlink_port),
-            }
+        let mut pairs: Vec<(std::net::IpAddr, std::net::IpAddr)> = vec![];
+        if let Some(ip) = ip4 {
+            pairs.push((ip.addr().into(), docker.addr.into()));
         }
-        if let Err(e) = self.net.add_host_route(ns, &spec.dev, docker.addr).await {
-            tracing::error!("{id}: route back to {}: {e}", docker.addr);
+        match (ip6, docker.addr6) {
+            (Some(ip), Some(back)) => pairs.push((ip, back.into())),
+            (Some(ip), None) if ip4.is_none() => tracing::error!(
+                "{id}: forward to {ip} needs an IPv6 address on conlink's Docker network \
+                 (enable_ipv6 on it), and conlink has none"
+            ),
+            _ => {}
+        }
+        for (ip, back) in pairs {
+            if let std::net::IpAddr::V6(b6) = back {
+                if let Err(e) = self.net.proxy_ndp(bridge, b6).await {
+                    tracing::error!("{id}: answer for {b6} on {bridge}: {e}");
+                    continue;
+                }
+            }
+            for fwd in &spec.forwards {
+                match self
+                    .net
+                    .add_forward(docker.name.as_str(), bridge, ip, fwd)
+                    .await
+                {
+                    Ok(()) => tracing::info!(
+                        "Forwarding {:?} port {} -> {} ({id})",
+                        fwd.proto,
+                        fwd.conlink_port,
+                        std::net::SocketAddr::new(ip, fwd.port),
+                    ),
+                    Err(e) => tracing::error!("{id}: forward {}: {e}", fwd.conlink_port),
+                }
+            }
+            if let Err(e) = self.net.add_host_route(ns, &spec.dev, back).await {
+                tracing::error!("{id}: route back to {back}: {e}");
+            }
         }
     }
 }
@@ -323,8 +347,9 @@ impl Daemon {
 /// The 2.x log line: `veth link node_1:eth0 (IP 10.0.1.1/16) <-> node_1-eth0 (bridge s1)`.
 pub fn describe(id: &str, spec: &LinkSpec) -> String {
     let mut s = format!("{} link {id}", spec.kind.name());
-    if let Some(ip) = spec.ip {
-        s += &format!(" (IP {ip})");
+    if !spec.ip.is_empty() {
+        let ips: Vec<String> = spec.ip.iter().map(ToString::to_string).collect();
+        s += &format!(" (IP {})", ips.join(", "));
     }
     if let Some(outer) = &spec.outer_dev {
         let arrow = if matches!(spec.kind, LinkKind::Veth) {

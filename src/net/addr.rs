@@ -1,7 +1,7 @@
 //! Address value types shared by the config parser and the link engine.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
@@ -66,6 +66,184 @@ impl fmt::Display for Ipv4Net {
 impl Serialize for Ipv4Net {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// An IPv6 address with prefix length, as written in config
+/// (`fd00:1::1/64`). The host part is kept, as for [`Ipv4Net`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv6Net {
+    addr: Ipv6Addr,
+    prefix: u8,
+}
+
+impl Ipv6Net {
+    /// `None` when the prefix is longer than 128.
+    pub fn new(addr: Ipv6Addr, prefix: u8) -> Option<Self> {
+        (prefix <= 128).then_some(Self { addr, prefix })
+    }
+    pub fn addr(&self) -> Ipv6Addr {
+        self.addr
+    }
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+    pub fn netmask(&self) -> u128 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - self.prefix)
+        }
+    }
+    /// The network address (host bits cleared).
+    pub fn network(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.addr) & self.netmask())
+    }
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.netmask() == u128::from(self.network())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an IPv6 address with prefix length (like fd00:1::1/64)")]
+pub struct Ipv6NetError;
+
+/// Digits only, at most `max_len` of them (no sign, no spaces).
+fn prefix_digits(p: &str, max_len: usize) -> Option<u8> {
+    if p.is_empty() || p.len() > max_len || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok()
+}
+
+impl FromStr for Ipv6Net {
+    type Err = Ipv6NetError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, p) = s.split_once('/').ok_or(Ipv6NetError)?;
+        let addr: Ipv6Addr = a.parse().map_err(|_| Ipv6NetError)?;
+        Ipv6Net::new(addr, prefix_digits(p, 3).ok_or(Ipv6NetError)?).ok_or(Ipv6NetError)
+    }
+}
+
+impl fmt::Display for Ipv6Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Serialize for Ipv6Net {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An interface address of either family (`10.0.1.1/24`, `fd00:1::1/64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpNet {
+    V4(Ipv4Net),
+    V6(Ipv6Net),
+}
+
+impl IpNet {
+    pub fn addr(&self) -> IpAddr {
+        match self {
+            IpNet::V4(n) => n.addr().into(),
+            IpNet::V6(n) => n.addr().into(),
+        }
+    }
+    pub fn prefix(&self) -> u8 {
+        match self {
+            IpNet::V4(n) => n.prefix(),
+            IpNet::V6(n) => n.prefix(),
+        }
+    }
+    /// The network address (host bits cleared).
+    pub fn network(&self) -> IpAddr {
+        match self {
+            IpNet::V4(n) => n.network().into(),
+            IpNet::V6(n) => n.network().into(),
+        }
+    }
+    /// `false` for an address of the other family.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self, ip) {
+            (IpNet::V4(n), IpAddr::V4(a)) => n.contains(a),
+            (IpNet::V6(n), IpAddr::V6(a)) => n.contains(a),
+            _ => false,
+        }
+    }
+    pub fn is_ipv6(&self) -> bool {
+        matches!(self, IpNet::V6(_))
+    }
+    /// The whole address space of `ip`'s family (`0.0.0.0/0`, `::/0`).
+    pub fn any_of(ip: IpAddr) -> IpNet {
+        match ip {
+            IpAddr::V4(_) => IpNet::V4(Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0).expect("/0")),
+            IpAddr::V6(_) => IpNet::V6(Ipv6Net::new(Ipv6Addr::UNSPECIFIED, 0).expect("/0")),
+        }
+    }
+    pub fn v4(&self) -> Option<Ipv4Net> {
+        match self {
+            IpNet::V4(n) => Some(*n),
+            IpNet::V6(_) => None,
+        }
+    }
+}
+
+impl From<Ipv4Net> for IpNet {
+    fn from(n: Ipv4Net) -> Self {
+        IpNet::V4(n)
+    }
+}
+
+impl From<Ipv6Net> for IpNet {
+    fn from(n: Ipv6Net) -> Self {
+        IpNet::V6(n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IpNetError {
+    #[error(transparent)]
+    V4(#[from] Ipv4NetError),
+    #[error(transparent)]
+    V6(#[from] Ipv6NetError),
+}
+
+impl FromStr for IpNet {
+    type Err = IpNetError;
+    /// An address with `:` is IPv6, anything else IPv4 (so a typo in an
+    /// IPv4 address keeps 2.x's IPv4 message).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.contains(':') {
+            Ok(IpNet::V6(s.parse()?))
+        } else {
+            Ok(IpNet::V4(s.parse()?))
+        }
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpNet::V4(n) => n.fmt(f),
+            IpNet::V6(n) => n.fmt(f),
+        }
+    }
+}
+
+impl Serialize for IpNet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A link's addresses as `--show-config` and the API print them: one
+/// address as a plain string (2.x's shape), several as a list.
+pub fn serialize_ips<S: Serializer>(ips: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+    match ips {
+        [one] => one.serialize(s),
+        many => many.serialize(s),
     }
 }
 
@@ -271,5 +449,45 @@ mod tests {
         for bad in ["a/b", "a:b", "a b", ".", ".."] {
             assert_eq!(bad.parse::<IfName>(), Err(IfNameError::BadChar), "{bad}");
         }
+    }
+
+    #[test]
+    fn ipv6net_parses_and_rejects() {
+        let n: Ipv6Net = "fd00:1::7/64".parse().unwrap();
+        assert_eq!(n.prefix(), 64);
+        assert_eq!(n.network(), "fd00:1::".parse::<Ipv6Addr>().unwrap());
+        assert!(n.contains("fd00:1::ffff".parse().unwrap()));
+        assert!(!n.contains("fd00:2::1".parse().unwrap()));
+        assert_eq!(n.to_string(), "fd00:1::7/64");
+        for bad in [
+            "fd00::1",
+            "fd00::1/129",
+            "fd00::1/",
+            "fd00::1/+8",
+            "fd00::g/64",
+            "10.0.0.1/8",
+        ] {
+            assert!(bad.parse::<Ipv6Net>().is_err(), "{bad}");
+        }
+        assert_eq!("::/0".parse::<Ipv6Net>().unwrap().netmask(), 0);
+    }
+
+    #[test]
+    fn ipnet_picks_the_family_by_its_text() {
+        let v4: IpNet = "10.0.1.1/24".parse().unwrap();
+        let v6: IpNet = "fd00::1/64".parse().unwrap();
+        assert!(!v4.is_ipv6() && v6.is_ipv6());
+        assert_eq!(v4.to_string(), "10.0.1.1/24");
+        assert!(!v4.contains("fd00::1".parse().unwrap()));
+        assert!(v6.contains("fd00::2".parse().unwrap()));
+        // An IPv4 typo keeps the IPv4 message.
+        assert_eq!(
+            "10.0.1.300/24".parse::<IpNet>().unwrap_err().to_string(),
+            Ipv4NetError.to_string()
+        );
+        assert_eq!(
+            "fd00::x/64".parse::<IpNet>().unwrap_err().to_string(),
+            Ipv6NetError.to_string()
+        );
     }
 }

@@ -412,7 +412,7 @@ impl Engine {
             oifs.push(route_apply::devices(rt, r, &spec.dev, index).await?);
         }
         let mut pending: Vec<Pending> = Vec::new();
-        if let Some(ip) = spec.ip {
+        for &ip in &spec.ip {
             pending.push(addr_apply::add(rt, index, ip, dev));
         }
         for (r, oif) in spec.routes.iter().zip(oifs) {
@@ -435,8 +435,11 @@ impl Engine {
         if let Some(netem) = &spec.netem {
             super::tc::netem::apply(rt, index, dev, netem).await?;
         }
-        if let (Some(nat), Some(ip)) = (spec.nat, spec.ip) {
-            super::nft::nat::apply(ns, dev, ip.addr(), nat)?;
+        // NAT pairs `nat` with the link's first address of its family.
+        if let Some(nat) = spec.nat {
+            if let Some(ip) = spec.ip.iter().find(|n| n.is_ipv6() == nat.is_ipv6()) {
+                super::nft::nat::apply(ns, dev, ip.addr(), nat)?;
+            }
         }
         Ok(())
     }
@@ -536,15 +539,19 @@ impl Engine {
         &self,
         ext_dev: &str,
         bridge: &str,
-        ip: std::net::Ipv4Addr,
+        ip: std::net::IpAddr,
         fwd: &super::spec::Forward,
     ) -> Result<()> {
+        use super::addr::{IpNet, Ipv4Net, Ipv6Net};
         let rt = self.home.rt();
         let br = rt.index_of(bridge).await?;
+        let host = match ip {
+            std::net::IpAddr::V4(a) => Ipv4Net::new(a, 32).map(IpNet::V4),
+            std::net::IpAddr::V6(a) => Ipv6Net::new(a, 128).map(IpNet::V6),
+        };
         let host_route = super::route::Route {
             dst: super::route::RouteDst::Net(
-                super::addr::Ipv4Net::new(ip, 32)
-                    .ok_or_else(|| NetError::Invalid(format!("forward to {ip}")))?,
+                host.ok_or_else(|| NetError::Invalid(format!("forward to {ip}")))?,
             ),
             ..Default::default()
         };
@@ -552,16 +559,76 @@ impl Engine {
             Err(e) if e.errno() == Some(libc::EEXIST) => {}
             r => r?,
         }
+        let (key, fam, sysctl) = if ip.is_ipv6() {
+            (
+                "net/ipv6/conf/all/forwarding",
+                "IPv6",
+                "net.ipv6.conf.all.forwarding",
+            )
+        } else {
+            ("net/ipv4/ip_forward", "IPv4", "net.ipv4.ip_forward")
+        };
         self.home
-            .set_sysctl("net/ipv4/ip_forward", "1")
+            .set_sysctl(key, "1")
             .map_err(|e| match e.errno() {
                 Some(libc::EROFS) => NetError::Invalid(format!(
-                    "forwarding needs IPv4 forwarding in conlink's namespace and /proc/sys is read-only there: \
-                     set `sysctls: net.ipv4.ip_forward: 1` on the conlink service ({e})"
+                    "forwarding needs {fam} forwarding in conlink's namespace and /proc/sys is read-only there: \
+                     set `sysctls: {sysctl}: 1` on the conlink service ({e})"
                 )),
                 _ => e,
             })?;
         super::nft::forward::add(&self.home, &self.forward_table, ext_dev, bridge, ip, fwd)
+    }
+
+    /// Answer neighbour solicitations for `addr` (conlink's own IPv6
+    /// address on its docker-facing interface) on `bridge`: the IPv6 form
+    /// of what the kernel does by itself for IPv4 ARP. Forwarded IPv6
+    /// traffic is masqueraded to that address, and the target's replies
+    /// reach it over the bridge only if someone answers for it there.
+    /// The entry goes with the bridge.
+    pub async fn proxy_ndp(&self, bridge: &str, addr: std::net::Ipv6Addr) -> Result<()> {
+        use netlink_packet_route::neighbour::{
+            NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+        };
+        let rt = self.home.rt();
+        let br = rt.index_of(bridge).await?;
+        // Per bridge, or for all interfaces (`all` is what a container can
+        // get through compose `sysctls:`, its /proc/sys being read-only).
+        if let Err(e) = self
+            .home
+            .set_sysctl(&format!("net/ipv6/conf/{bridge}/proxy_ndp"), "1")
+        {
+            self.home
+                .set_sysctl("net/ipv6/conf/all/proxy_ndp", "1")
+                .map_err(|_| match e.errno() {
+                    Some(libc::EROFS) => NetError::Invalid(format!(
+                        "IPv6 forwards need proxy NDP in conlink's namespace and /proc/sys is \
+                         read-only there: set `sysctls: net.ipv6.conf.all.proxy_ndp: 1` on the \
+                         conlink service ({e})"
+                    )),
+                    _ => e,
+                })?;
+        }
+        let mut m = NeighbourMessage::default();
+        m.header.family = netlink_packet_route::AddressFamily::Inet6;
+        m.header.ifindex = br;
+        m.header.state = NeighbourState::Permanent;
+        m.header.flags = NeighbourFlags::Proxy;
+        m.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::Inet6(
+                addr,
+            )));
+        match rt
+            .ack(
+                format!("proxy neighbour {addr} on {bridge}"),
+                RouteNetlinkMessage::NewNeighbour(m),
+                CREATE,
+            )
+            .await
+        {
+            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(()),
+            r => r,
+        }
     }
 }
 

@@ -3,14 +3,14 @@
 //! for forwarded links, deleting links inside a target namespace, and
 //! forgetting patch ports whose container died.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use rtnetlink::LinkUnspec;
 
-use super::addr::{IfName, Ipv4Net};
+use super::addr::{IfName, IpNet, Ipv4Net, Ipv6Net};
 use super::engine::Engine;
 use super::errors::Result;
 use super::handle::{CHANGE, CREATE, Rt};
@@ -29,6 +29,16 @@ impl Engine {
         };
         let index = link.header.index;
         let routes = ipv4_routes_via(rt, index).await?;
+        // IPv6 (when Docker gave conlink an IPv6 address): taking the link
+        // down drops its global addresses (unless keep_addr_on_down, which
+        // a container cannot set: /proc/sys is read-only there), so they
+        // are put back after, then the gateway routes, like IPv4's.
+        let addrs6 = global_ipv6_of_index(rt, index).await?;
+        let routes6 = if addrs6.is_empty() {
+            vec![]
+        } else {
+            routes_via(rt, index, true).await?
+        };
         let op = format!("rename {from} to {to}");
         let set =
             |b: rtnetlink::LinkMessageBuilder<LinkUnspec>| RouteNetlinkMessage::SetLink(b.build());
@@ -61,7 +71,45 @@ impl Engine {
                 r => r?,
             }
         }
+        for net in addrs6 {
+            match super::addr_apply::add(rt, index, net, to.as_str())
+                .ack()
+                .await
+            {
+                Err(e) if e.errno() == Some(libc::EEXIST) => {}
+                r => r?,
+            }
+        }
+        for route in routes6 {
+            match rt
+                .ack(
+                    format!("restore an IPv6 route of {to}"),
+                    RouteNetlinkMessage::NewRoute(route),
+                    CREATE,
+                )
+                .await
+            {
+                Err(e) if e.errno() == Some(libc::EEXIST) => {}
+                Err(e) => tracing::warn!("{e}"),
+                Ok(()) => {}
+            }
+        }
         ipv4_of_index(rt, index).await
+    }
+
+    /// The first global IPv6 address of `name` in conlink's namespace.
+    pub async fn ipv6_of(&self, name: &IfName) -> Result<Option<Ipv6Addr>> {
+        let rt = self.home().rt();
+        let Some(link) = rt.link_by_name(name.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(global_ipv6_of_index(rt, link.header.index)
+            .await?
+            .first()
+            .map(|n| match n.addr() {
+                IpAddr::V6(a) => a,
+                IpAddr::V4(_) => unreachable!("IPv6 dump"),
+            }))
     }
 
     /// The first IPv4 address of `name` in conlink's namespace.
@@ -80,13 +128,17 @@ impl Engine {
         &self,
         target: &NsTarget,
         dev: &IfName,
-        addr: Ipv4Addr,
+        addr: IpAddr,
     ) -> Result<()> {
         let ns = self.netns(target)?;
         let rt = ns.rt();
         let oif = rt.index_of(dev.as_str()).await?;
+        let host = match addr {
+            IpAddr::V4(a) => IpNet::V4(Ipv4Net::new(a, 32).expect("32 is a valid prefix")),
+            IpAddr::V6(a) => IpNet::V6(Ipv6Net::new(a, 128).expect("128 is a valid prefix")),
+        };
         let route = Route {
-            dst: RouteDst::Net(Ipv4Net::new(addr, 32).expect("32 is a valid prefix")),
+            dst: RouteDst::Net(host),
             dev: Some(dev.clone()),
             scope: Some(RouteScope::Link),
             ..Default::default()
@@ -118,8 +170,17 @@ impl Engine {
 }
 
 async fn ipv4_routes_via(rt: &Rt, index: u32) -> Result<Vec<RouteMessage>> {
+    routes_via(rt, index, false).await
+}
+
+/// The main table's gateway routes out of `index`, of one family.
+async fn routes_via(rt: &Rt, index: u32, v6: bool) -> Result<Vec<RouteMessage>> {
     let mut query = RouteMessage::default();
-    query.header.address_family = netlink_packet_route::AddressFamily::Inet;
+    query.header.address_family = if v6 {
+        netlink_packet_route::AddressFamily::Inet6
+    } else {
+        netlink_packet_route::AddressFamily::Inet
+    };
     let msgs = rt
         .dump("list routes", RouteNetlinkMessage::GetRoute(query))
         .await?;
@@ -135,9 +196,38 @@ async fn ipv4_routes_via(rt: &Rt, index: u32) -> Result<Vec<RouteMessage>> {
                 && r.attributes
                     .iter()
                     .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
-                && r.attributes
-                    .iter()
-                    .any(|a| matches!(a, RouteAttribute::Gateway(RouteAddress::Inet(_))))
+                && r.attributes.iter().any(|a| match a {
+                    RouteAttribute::Gateway(RouteAddress::Inet(_)) => !v6,
+                    RouteAttribute::Gateway(RouteAddress::Inet6(_)) => v6,
+                    _ => false,
+                })
+        })
+        .collect())
+}
+
+/// The global (universe scope) IPv6 addresses of `index`.
+async fn global_ipv6_of_index(rt: &Rt, index: u32) -> Result<Vec<IpNet>> {
+    let mut query = AddressMessage::default();
+    query.header.family = netlink_packet_route::AddressFamily::Inet6;
+    let msgs = rt
+        .dump("list addresses", RouteNetlinkMessage::GetAddress(query))
+        .await?;
+    Ok(msgs
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewAddress(a)
+                if a.header.index == index
+                    && a.header.scope == netlink_packet_route::address::AddressScope::Universe =>
+            {
+                let prefix = a.header.prefix_len;
+                a.attributes.iter().find_map(|attr| match attr {
+                    AddressAttribute::Address(IpAddr::V6(v6)) => {
+                        Ipv6Net::new(*v6, prefix).map(IpNet::V6)
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
         })
         .collect())
 }

@@ -1,20 +1,22 @@
 //! Typed routes (`route:` in config, `ip route add` syntax). The config
 //! parser builds these; the link engine turns them into RTM_NEWROUTE.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::addr::{IfName, Ipv4Net};
+use super::addr::{IfName, IpNet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RouteDst {
-    /// `default` (0.0.0.0/0)
+    /// `default`: 0.0.0.0/0, or ::/0 when the route's gateway (or `src`)
+    /// is IPv6 (as `ip route add default via fd00::1` takes it).
     #[default]
     Default,
-    /// A prefix such as `10.0.0.0/8` (host bits must be zero) or a host `/32`.
-    Net(Ipv4Net),
+    /// A prefix such as `10.0.0.0/8` or `fd00:2::/64` (host bits must be
+    /// zero) or a host `/32` (`/128`).
+    Net(IpNet),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,7 +35,7 @@ pub struct Nexthop {
     /// At least one of `via` and `dev` is set (the parser guarantees it);
     /// without `dev` the path leaves through the link's own interface.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub via: Option<Ipv4Addr>,
+    pub via: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<IfName>,
     /// 1–256 (the kernel stores weight − 1 in a byte); 1 when not given.
@@ -52,13 +54,13 @@ pub struct Nexthop {
 pub struct Route {
     pub dst: RouteDst,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub via: Option<Ipv4Addr>,
+    pub via: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<IfName>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub src: Option<Ipv4Addr>,
+    pub src: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,7 +81,7 @@ pub struct Route {
 impl Route {
     /// Every path as (gateway, device, onlink): the route itself, or each
     /// nexthop of a multipath route.
-    pub fn paths(&self) -> Vec<(Option<Ipv4Addr>, Option<&IfName>, bool)> {
+    pub fn paths(&self) -> Vec<(Option<IpAddr>, Option<&IfName>, bool)> {
         if self.nexthops.is_empty() {
             vec![(self.via, self.dev.as_ref(), self.onlink)]
         } else {
@@ -91,10 +93,24 @@ impl Route {
     }
 
     /// Every gateway of the route (one, or one per nexthop).
-    pub fn gateways(&self) -> Vec<Ipv4Addr> {
+    pub fn gateways(&self) -> Vec<IpAddr> {
         self.paths()
             .into_iter()
             .filter_map(|(gw, _, _)| gw)
             .collect()
+    }
+
+    /// Whether this is an IPv6 route: its destination's family, else its
+    /// gateways' or source's (the parser makes them agree); IPv4 when
+    /// nothing says (`default dev eth0`, as in `ip route`).
+    pub fn is_ipv6(&self) -> bool {
+        match self.dst {
+            RouteDst::Net(n) => n.is_ipv6(),
+            RouteDst::Default => self
+                .gateways()
+                .into_iter()
+                .chain(self.src)
+                .any(|a| a.is_ipv6()),
+        }
     }
 }

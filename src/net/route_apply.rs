@@ -4,7 +4,7 @@
 //! RTA_MULTIPATH with one rtnexthop (weight − 1, flags, ifindex, gateway)
 //! per path.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::route::{
@@ -53,32 +53,56 @@ pub async fn devices(rt: &Rt, route: &Route, own: &IfName, own_index: u32) -> Re
     Ok(out)
 }
 
-fn gateway(gw: Ipv4Addr) -> RouteAttribute {
-    RouteAttribute::Gateway(RouteAddress::Inet(gw))
+fn gateway(gw: IpAddr) -> RouteAttribute {
+    RouteAttribute::Gateway(match gw {
+        IpAddr::V4(a) => RouteAddress::Inet(a),
+        IpAddr::V6(a) => RouteAddress::Inet6(a),
+    })
+}
+
+/// The builder calls of one route for one family (the builder's address
+/// type differs by family), in the order `ip route add` puts attributes.
+macro_rules! build_family {
+    ($addr:ident, $v:ident, $route:expr, $devs:expr, $proto:expr) => {{
+        let route: &Route = $route;
+        let mut b = RouteMessageBuilder::<$addr>::new().protocol($proto);
+        if let Some(t) = route.table {
+            b = b.table_id(t);
+        }
+        if let RouteDst::Net(n) = route.dst {
+            if let IpAddr::$v(a) = n.network() {
+                b = b.destination_prefix(a, n.prefix());
+            }
+        }
+        if route.nexthops.is_empty() {
+            if let Some(IpAddr::$v(gw)) = route.via {
+                b = b.gateway(gw);
+            }
+            b = b.output_interface($devs.route);
+        }
+        if let Some(m) = route.metric {
+            b = b.priority(m);
+        }
+        if let Some(IpAddr::$v(src)) = route.src {
+            b = b.pref_source(src);
+        }
+        b
+    }};
 }
 
 /// The RTM_NEWROUTE for `route` leaving through `devs`.
 pub fn message(route: &Route, devs: &Devices) -> RouteMessage {
     let proto = route.proto.map_or(RouteProtocol::Boot, RouteProtocol::from);
-    let mut b = RouteMessageBuilder::<Ipv4Addr>::new().protocol(proto);
-    if let Some(t) = route.table {
-        b = b.table_id(t);
+    // The parser made destination, gateways and source agree in family.
+    if route.is_ipv6() {
+        finish(build_family!(Ipv6Addr, V6, route, devs, proto), route, devs)
+    } else {
+        finish(build_family!(Ipv4Addr, V4, route, devs, proto), route, devs)
     }
-    if let RouteDst::Net(n) = route.dst {
-        b = b.destination_prefix(n.network(), n.prefix());
-    }
-    if route.nexthops.is_empty() {
-        if let Some(gw) = route.via {
-            b = b.gateway(gw);
-        }
-        b = b.output_interface(devs.route);
-    }
-    if let Some(m) = route.metric {
-        b = b.priority(m);
-    }
-    if let Some(src) = route.src {
-        b = b.pref_source(src);
-    }
+}
+
+/// What every family shares: onlink, scope, metrics, multipath.
+fn finish<T>(mut b: RouteMessageBuilder<T>, route: &Route, devs: &Devices) -> RouteMessage {
     if route.onlink {
         b = b.onlink();
     }
@@ -88,6 +112,8 @@ pub fn message(route: &Route, devs: &Devices) -> RouteMessage {
         Some(RouteScope::Site) => NlScope::Site,
         Some(RouteScope::Link) => NlScope::Link,
         Some(RouteScope::Host) => NlScope::Host,
+        // As `ip -6 route add`: IPv6 routes are always universe scope.
+        None if route.is_ipv6() => NlScope::Universe,
         None if !has_gateway => NlScope::Link,
         None => NlScope::Universe,
     };
@@ -206,6 +232,32 @@ mod tests {
         assert_eq!((hops[0].hops, hops[0].interface_index), (2, 4));
         assert_eq!((hops[1].hops, hops[1].interface_index), (0, 9));
         assert!(hops[1].flags.contains(RouteNextHopFlags::Onlink));
-        assert_eq!(hops[0].attributes, [gateway(Ipv4Addr::new(10, 0, 0, 1))]);
+        assert_eq!(
+            hops[0].attributes,
+            [gateway(Ipv4Addr::new(10, 0, 0, 1).into())]
+        );
+    }
+
+    #[test]
+    fn ipv6_route_is_an_inet6_request() {
+        use netlink_packet_route::AddressFamily;
+        let r = parse_route("fd00:2::/64 via fd00:1::fe metric 7").unwrap();
+        let m = message(&r, &Devices::from(4));
+        assert_eq!(m.header.address_family, AddressFamily::Inet6);
+        assert_eq!(m.header.destination_prefix_length, 64);
+        assert_eq!(m.header.scope, NlScope::Universe);
+        assert!(
+            m.attributes
+                .contains(&gateway("fd00:1::fe".parse().unwrap()))
+        );
+        assert!(m.attributes.contains(&RouteAttribute::Oif(4)));
+        let d = message(&parse_route("default via fd00:1::fe").unwrap(), &4.into());
+        assert_eq!(d.header.address_family, AddressFamily::Inet6);
+        assert_eq!(d.header.destination_prefix_length, 0);
+        // Without a gateway too: `ip -6 route add` sends universe scope.
+        let l = message(&parse_route("fd00:9::/64 dev eth0").unwrap(), &4.into());
+        assert_eq!(l.header.scope, NlScope::Universe);
+        let v4 = message(&parse_route("10.9.0.0/16 dev eth0").unwrap(), &4.into());
+        assert_eq!(v4.header.address_family, AddressFamily::Inet);
     }
 }

@@ -37,6 +37,35 @@ impl Engine {
             .await
     }
 
+    /// Put back the IPv6 addresses and IPv6 routes of `spec` on its device
+    /// in `target` (EEXIST is fine). The kernel drops an interface's IPv6
+    /// addresses, and the routes through them, when the interface itself
+    /// goes administratively down (IPv4 keeps them), so a link that was
+    /// taken down inside its namespace and brought up again needs them back.
+    /// (A veth is taken down at its outer end, which keeps them.)
+    pub async fn restore_ipv6(
+        &self,
+        target: &NsTarget,
+        spec: &super::spec::LinkSpec,
+    ) -> Result<()> {
+        let ns = self.netns(target)?;
+        let rt = ns.rt();
+        let dev = spec.dev.as_str();
+        let index = rt.index_of(dev).await?;
+        let tolerate = |r: Result<()>| match r {
+            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(()),
+            r => r,
+        };
+        for &ip in spec.ip.iter().filter(|n| n.is_ipv6()) {
+            tolerate(super::addr_apply::add(rt, index, ip, dev).ack().await)?;
+        }
+        for r in spec.routes.iter().filter(|r| r.is_ipv6()) {
+            let devs = super::route_apply::devices(rt, r, &spec.dev, index).await?;
+            tolerate(super::route_apply::add(rt, r, devs).ack().await)?;
+        }
+        Ok(())
+    }
+
     /// The kernel's 64-bit counters of every link in the namespace, by
     /// name: one dump answers for all of a target's links.
     pub async fn counters(

@@ -3,11 +3,11 @@
 //! instance, with replica offsets and outer-dev names already applied); the
 //! engine makes them real. Nothing here talks to the kernel.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::addr::{IfName, Ipv4Net, MacAddr};
+use super::addr::{IfName, IpNet, MacAddr};
 use super::ethtool::Offload;
 use super::netem::Netem;
 use super::route::Route;
@@ -90,8 +90,12 @@ pub struct LinkSpec {
     /// veth only: the bridge (or patch) the outer end joins.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bridge: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip: Option<Ipv4Net>,
+    /// Interface addresses, IPv4 and/or IPv6 (one is shown as a string).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "super::addr::serialize_ips"
+    )]
+    pub ip: Vec<IpNet>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<MacAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,7 +108,7 @@ pub struct LinkSpec {
     pub offloads: Vec<Offload>,
     /// Stateless 1:1 NAT address for this link's `ip`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nat: Option<Ipv4Addr>,
+    pub nat: Option<IpAddr>,
     /// Port forwards from conlink's docker-facing interface to `ip` (veth only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<Forward>,
@@ -150,7 +154,8 @@ pub struct TunnelSpec {
     pub kind: TunnelKind,
     /// 0..=16777215 (24 bits)
     pub vni: u32,
-    pub remote: Ipv4Addr,
+    /// IPv4 or IPv6 (an IPv6 underlay).
+    pub remote: IpAddr,
     pub bridge: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netem: Option<Netem>,

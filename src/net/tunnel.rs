@@ -4,6 +4,8 @@
 use netlink_packet_route::link::{
     InfoData, InfoGeneve, InfoKind, InfoVxlan, LinkAttribute, LinkFlags, LinkMessage,
 };
+use std::net::IpAddr;
+
 use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 
 use super::spec::{TunnelKind, TunnelSpec};
@@ -40,7 +42,10 @@ pub fn message(t: &TunnelSpec) -> LinkMessage {
         TunnelKind::Vxlan => {
             let mut v = vec![
                 InfoVxlan::Id(t.vni),
-                InfoVxlan::Group(t.remote),
+                match t.remote {
+                    IpAddr::V4(a) => InfoVxlan::Group(a),
+                    IpAddr::V6(a) => InfoVxlan::Group6(a),
+                },
                 InfoVxlan::Learning(true),
             ];
             v.extend(t.port.map(InfoVxlan::Port));
@@ -49,7 +54,10 @@ pub fn message(t: &TunnelSpec) -> LinkMessage {
         TunnelKind::Geneve => {
             let mut v = vec![
                 InfoGeneve::Id(t.vni),
-                InfoGeneve::Remote(t.remote),
+                match t.remote {
+                    IpAddr::V4(a) => InfoGeneve::Remote(a),
+                    IpAddr::V6(a) => InfoGeneve::Remote6(a),
+                },
                 InfoGeneve::Label(0),
                 InfoGeneve::Ttl(0),
                 InfoGeneve::Tos(0),

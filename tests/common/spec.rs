@@ -10,7 +10,7 @@ pub fn veth(dev: &str, outer: &str, bridge: &str, ip: &str) -> LinkSpec {
         dev: dev.parse().unwrap(),
         outer_dev: Some(outer.parse().unwrap()),
         bridge: Some(bridge.to_owned()),
-        ip: Some(ip.parse().unwrap()),
+        ip: vec![ip.parse().unwrap()],
         mac: None,
         mtu: None,
         routes: vec![],

@@ -9,27 +9,37 @@
 //! DEST is `default`, a prefix or a bare address (a /32, as in ip). As in
 //! ip, everything after the first `nexthop` belongs to the nexthops.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use crate::net::addr::{IfName, Ipv4Net};
+use crate::net::addr::{IfName, IpNet, Ipv4Net, Ipv6Net};
 use crate::net::route::{Nexthop, Route, RouteDst, RouteScope};
 
-fn ip(s: &str, what: &str) -> Result<Ipv4Addr, String> {
-    s.parse()
-        .map_err(|_| format!("`{s}` is not an IPv4 address ({what})"))
+fn ip(s: &str, what: &str) -> Result<IpAddr, String> {
+    s.parse().map_err(|_| {
+        if s.contains(':') {
+            format!("`{s}` is not an IPv6 address ({what})")
+        } else {
+            format!("`{s}` is not an IPv4 address ({what})")
+        }
+    })
 }
 
 fn dst(s: &str) -> Result<RouteDst, String> {
     if s == "default" || s == "0.0.0.0/0" {
         return Ok(RouteDst::Default);
     }
-    let net: Ipv4Net = if s.contains('/') {
+    let net: IpNet = if s.contains('/') {
         s.parse().map_err(|_| {
-            format!("`{s}` is not a destination (`default`, or a prefix like 10.0.0.0/8)")
+            format!(
+                "`{s}` is not a destination (`default`, or a prefix like 10.0.0.0/8 or fd00:2::/64)"
+            )
         })?
     } else {
-        let a = ip(s, "destination")?;
-        Ipv4Net::new(a, 32).ok_or_else(|| format!("`{s}` is not a destination"))?
+        match ip(s, "destination")? {
+            IpAddr::V4(a) => Ipv4Net::new(a, 32).map(IpNet::V4),
+            IpAddr::V6(a) => Ipv6Net::new(a, 128).map(IpNet::V6),
+        }
+        .ok_or_else(|| format!("`{s}` is not a destination"))?
     };
     if net.network() != net.addr() {
         return Err(format!(
@@ -265,31 +275,105 @@ pub fn parse_route(s: &str) -> Result<Route, String> {
             }
         }
     }
+    family_agrees(&r)?;
     Ok(r)
+}
+
+/// Destination, gateways and source of one route are all IPv4 or all IPv6
+/// (the kernel refuses a mix with a bare EINVAL).
+fn family_agrees(r: &Route) -> Result<(), String> {
+    let v6 = r.is_ipv6();
+    let fam = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+    let mut addrs: Vec<(&str, IpAddr)> = r.gateways().into_iter().map(|g| ("gateway", g)).collect();
+    addrs.extend(r.src.map(|a| ("source", a)));
+    if let RouteDst::Net(n) = r.dst {
+        addrs.insert(0, ("destination", n.network()));
+    }
+    match addrs.iter().find(|(_, a)| a.is_ipv6() != v6) {
+        Some((what, a)) => Err(format!(
+            "{what} {a} is {} but this is an {} route (one route cannot mix families)",
+            fam(a.is_ipv6()),
+            fam(v6)
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn supported_forms() {
         let r = parse_route("default via 10.0.0.1").unwrap();
         assert_eq!(
             (r.dst, r.via),
-            (RouteDst::Default, Some(Ipv4Addr::new(10, 0, 0, 1)))
+            (RouteDst::Default, Some(Ipv4Addr::new(10, 0, 0, 1).into()))
         );
         let r = parse_route("192.168.0.0/16 via 10.0.0.1 metric 10 src 10.0.0.5 mtu 1400").unwrap();
         assert_eq!(r.dst, RouteDst::Net("192.168.0.0/16".parse().unwrap()));
         assert_eq!(
             (r.metric, r.src, r.mtu),
-            (Some(10), Some(Ipv4Addr::new(10, 0, 0, 5)), Some(1400))
+            (
+                Some(10),
+                Some(Ipv4Addr::new(10, 0, 0, 5).into()),
+                Some(1400)
+            )
         );
         let r = parse_route("10.1.0.0/24 dev eth1 scope link").unwrap();
         assert_eq!(r.dev.unwrap().as_str(), "eth1");
         assert_eq!(r.scope, Some(RouteScope::Link));
         let r = parse_route("10.1.2.3 dev eth1").unwrap();
         assert_eq!(r.dst, RouteDst::Net("10.1.2.3/32".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_routes() {
+        let r = parse_route("default via fd00:1::fe").unwrap();
+        assert_eq!(r.dst, RouteDst::Default);
+        assert!(r.is_ipv6());
+        assert_eq!(r.via, Some("fd00:1::fe".parse().unwrap()));
+        let r = parse_route("fd00:2::/64 via fd00:1::fe metric 5 src fd00:1::1").unwrap();
+        assert_eq!(r.dst, RouteDst::Net("fd00:2::/64".parse().unwrap()));
+        assert!(r.is_ipv6());
+        let r = parse_route("fd00:2::9 dev eth1").unwrap();
+        assert_eq!(r.dst, RouteDst::Net("fd00:2::9/128".parse().unwrap()));
+        let r = parse_route("::/0 dev eth1").unwrap();
+        assert!(r.is_ipv6());
+        let r = parse_route("default nexthop via fd00:1::1 nexthop via fd00:1::2").unwrap();
+        assert!(r.is_ipv6());
+        assert!(!parse_route("default dev eth0").unwrap().is_ipv6());
+        for (s, want) in [
+            (
+                "fd00:2::1/64 via fd00:1::1",
+                "host bits set (did you mean fd00:2::/64?)",
+            ),
+            (
+                "fd00:2::/64 via 10.0.0.1",
+                "gateway 10.0.0.1 is IPv4 but this is an IPv6 route",
+            ),
+            (
+                "10.2.0.0/16 via fd00::1",
+                "gateway fd00::1 is IPv6 but this is an IPv4 route",
+            ),
+            (
+                "default via fd00::1 src 10.0.0.1",
+                "source 10.0.0.1 is IPv4",
+            ),
+            (
+                "default nexthop via fd00::1 nexthop via 10.0.0.1",
+                "gateway 10.0.0.1 is IPv4",
+            ),
+            (
+                "default via fd00::g",
+                "`fd00::g` is not an IPv6 address (gateway)",
+            ),
+            ("fd00:2::/129 dev eth0", "is not a destination"),
+        ] {
+            let e = parse_route(s).unwrap_err();
+            assert!(e.contains(want), "{s}: {e}");
+        }
     }
 
     #[test]
@@ -340,13 +424,13 @@ mod tests {
             r.nexthops,
             [
                 Nexthop {
-                    via: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                    via: Some(Ipv4Addr::new(10, 0, 0, 1).into()),
                     dev: None,
                     weight: 2,
                     onlink: false
                 },
                 Nexthop {
-                    via: Some(Ipv4Addr::new(10, 1, 0, 1)),
+                    via: Some(Ipv4Addr::new(10, 1, 0, 1).into()),
                     dev: Some("eth1".parse().unwrap()),
                     weight: 1,
                     onlink: true
@@ -355,7 +439,10 @@ mod tests {
         );
         assert_eq!(
             r.gateways(),
-            [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 1, 0, 1)]
+            [
+                IpAddr::from(Ipv4Addr::new(10, 0, 0, 1)),
+                Ipv4Addr::new(10, 1, 0, 1).into()
+            ]
         );
         let r = parse_route("10.9.0.0/16 nexthop dev eth0 nexthop dev eth1 weight 256").unwrap();
         assert_eq!(r.nexthops[1].weight, 256);

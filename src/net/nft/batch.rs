@@ -17,17 +17,29 @@ use crate::net::errors::{NetError, Result};
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 
-/// Messages of one transaction, in order.
-#[derive(Default)]
+/// Messages of one transaction, in order, for tables of one family
+/// (`ip` unless made with [`Batch::ip6`]).
 pub struct Batch {
     msgs: Vec<NetlinkMessage<NetfilterMessage>>,
+    family: NetfilterProtoFamily,
 }
 
-fn nft_msg(m: NfTablesMessage, flags: u16) -> NetlinkMessage<NetfilterMessage> {
-    let mut msg = NetlinkMessage::from(NetfilterMessage::new(
-        NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
-        m,
-    ));
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            msgs: vec![],
+            family: NetfilterProtoFamily::IPv4,
+        }
+    }
+}
+
+fn nft_msg(
+    family: NetfilterProtoFamily,
+    m: NfTablesMessage,
+    flags: u16,
+) -> NetlinkMessage<NetfilterMessage> {
+    let mut msg =
+        NetlinkMessage::from(NetfilterMessage::new(NetfilterHeader::new(family, 0, 0), m));
     msg.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
     msg
 }
@@ -42,9 +54,22 @@ fn control(m: ControlMessage) -> NetlinkMessage<NetfilterMessage> {
 }
 
 impl Batch {
+    /// A batch for `ip6` tables (the table names live apart from `ip`'s).
+    pub fn ip6() -> Self {
+        Batch {
+            msgs: vec![],
+            family: NetfilterProtoFamily::IPv6,
+        }
+    }
+
+    /// A batch for `ip` or `ip6` tables.
+    pub fn for_v6(v6: bool) -> Self {
+        if v6 { Self::ip6() } else { Self::default() }
+    }
     /// `add table ip NAME` (no error when it exists).
     pub fn add_table(&mut self, table: &str) -> &mut Self {
         self.msgs.push(nft_msg(
+            self.family,
             NfTablesMessage::NewTable(TableMessage {
                 attributes: vec![TableAttribute::Name(table.into())],
             }),
@@ -56,6 +81,7 @@ impl Batch {
     /// `delete table ip NAME`.
     pub fn delete_table(&mut self, table: &str) -> &mut Self {
         self.msgs.push(nft_msg(
+            self.family,
             NfTablesMessage::DeleteTable(TableMessage {
                 attributes: vec![TableAttribute::Name(table.into())],
             }),
@@ -74,6 +100,7 @@ impl Batch {
         prio: i32,
     ) -> &mut Self {
         self.msgs.push(nft_msg(
+            self.family,
             NfTablesMessage::NewChain(ChainMessage {
                 attributes: vec![
                     ChainAttribute::Table(table.into()),
@@ -94,6 +121,7 @@ impl Batch {
     /// Append a rule to a chain.
     pub fn add_rule(&mut self, table: &str, chain: &str, exprs: Vec<Expr>) -> &mut Self {
         self.msgs.push(nft_msg(
+            self.family,
             NfTablesMessage::NewRule(RuleMessage {
                 attributes: vec![
                     RuleAttribute::Table(table.into()),

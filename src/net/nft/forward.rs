@@ -3,15 +3,16 @@
 //! instance never drops another's forwards): traffic arriving on the docker-facing interface
 //! for `conlink_port` is DNATed to `ip:port`; what leaves through the bridge
 //! to that service is masqueraded, so replies come back through conlink.
+//! A forward to an IPv6 address goes in the `ip6` table of the same name.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use netlink_packet_netfilter::nftables::{MetaKey, Register};
 
 use super::batch::Batch;
 use super::expr::{
-    IP_DADDR, NETWORK_HEADER, TRANSPORT_HEADER, cmp_eq, dnat_ipv4_with_port, ifname_bytes,
-    immediate, masquerade, meta, payload_load,
+    IP_DADDR, IP6_DADDR, NETWORK_HEADER, TRANSPORT_HEADER, cmp_eq, dnat_ipv4_with_port,
+    dnat_ipv6_with_port, ifname_bytes, immediate, masquerade, meta, payload_load,
 };
 use crate::net::errors::{NetError, Result};
 use crate::net::netns::Netns;
@@ -55,8 +56,13 @@ pub fn table_name(instance: &str) -> String {
     format!("{TABLE_PREFIX}-{readable}-{h:08x}")
 }
 
-pub fn batch(table: &str, ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward) -> Batch {
-    let mut b = Batch::default();
+pub fn batch(table: &str, ext_dev: &str, bridge: &str, ip: IpAddr, f: &Forward) -> Batch {
+    let (addr, daddr, dnat) = match ip {
+        IpAddr::V4(a) => (a.octets().to_vec(), IP_DADDR, dnat_ipv4_with_port()),
+        IpAddr::V6(a) => (a.octets().to_vec(), IP6_DADDR, dnat_ipv6_with_port()),
+    };
+    let len = addr.len() as u32;
+    let mut b = Batch::for_v6(ip.is_ipv6());
     b.add_table(table)
         .add_base_chain(table, "prerouting", "nat", NF_INET_PRE_ROUTING, -100)
         .add_base_chain(table, "postrouting", "nat", NF_INET_POST_ROUTING, 100)
@@ -70,9 +76,9 @@ pub fn batch(table: &str, ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward
                 cmp_eq(vec![l4proto(f.proto)]),
                 payload_load(TRANSPORT_HEADER, 2, 2),
                 cmp_eq(f.conlink_port.to_be_bytes().to_vec()),
-                immediate(Register::Reg1, ip.octets().to_vec()),
+                immediate(Register::Reg1, addr.clone()),
                 immediate(Register::Reg2, f.port.to_be_bytes().to_vec()),
-                dnat_ipv4_with_port(),
+                dnat,
             ],
         )
         .add_rule(
@@ -81,8 +87,8 @@ pub fn batch(table: &str, ext_dev: &str, bridge: &str, ip: Ipv4Addr, f: &Forward
             vec![
                 meta(MetaKey::Oifname),
                 cmp_eq(ifname_bytes(bridge)),
-                payload_load(NETWORK_HEADER, IP_DADDR, 4),
-                cmp_eq(ip.octets().to_vec()),
+                payload_load(NETWORK_HEADER, daddr, len),
+                cmp_eq(addr),
                 meta(MetaKey::L4Proto),
                 cmp_eq(vec![l4proto(f.proto)]),
                 payload_load(TRANSPORT_HEADER, 2, 2),
@@ -98,27 +104,35 @@ pub fn add(
     table: &str,
     ext_dev: &str,
     bridge: &str,
-    ip: Ipv4Addr,
+    ip: IpAddr,
     f: &Forward,
 ) -> Result<()> {
     batch(table, ext_dev, bridge, ip, f).commit(
         &ns.nft_socket(),
-        &format!("forward {ext_dev}:{} to {ip}:{}", f.conlink_port, f.port),
+        &format!(
+            "forward {ext_dev}:{} to {}",
+            f.conlink_port,
+            std::net::SocketAddr::new(ip, f.port)
+        ),
     )
 }
 
-/// Remove an instance's table (and every forward in it); absent is fine.
+/// Remove an instance's tables, `ip` and `ip6` (and every forward in
+/// them); absent is fine.
 pub fn remove_table(ns: &Netns, table: &str) -> Result<()> {
-    let mut b = Batch::default();
-    b.delete_table(table);
-    match b.commit(&ns.nft_socket(), &format!("delete nftables table {table}")) {
-        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
-        r => r,
+    for v6 in [false, true] {
+        let mut b = Batch::for_v6(v6);
+        b.delete_table(table);
+        match b.commit(&ns.nft_socket(), &format!("delete nftables table {table}")) {
+            Err(e) if e.errno() == Some(libc::ENOENT) => {}
+            r => r?,
+        }
     }
+    Ok(())
 }
 
 /// Check a forward can work before touching the kernel.
-pub fn check(ip: Option<Ipv4Addr>) -> Result<Ipv4Addr> {
+pub fn check(ip: Option<IpAddr>) -> Result<IpAddr> {
     ip.ok_or_else(|| NetError::Invalid("forward needs the link to have an ip".into()))
 }
 
