@@ -2,9 +2,12 @@
 //! current one, each with its own sockets.
 //!
 //! A socket belongs to the namespace it was created in, so the sockets of a
-//! namespace are made on a short-lived thread that `setns()`es into it; the
-//! rtnetlink one is then driven from tokio. No runtime worker ever changes
-//! namespace.
+//! namespace are made by the calling thread after `setns()` into it, and it
+//! goes back to conlink's namespace before doing anything else (no await in
+//! between): a thread spawned per namespace cost more than the sockets
+//! themselves (clone, stack set-up, a futex hand-over; about twenty system
+//! calls per namespace in `strace -f`). The namespace file is opened once
+//! per target and cached with its sockets.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,8 +17,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use netlink_sys::Socket;
 use netlink_sys::protocols::{NETLINK_NETFILTER, NETLINK_ROUTE};
-use netlink_sys::{Socket, TokioSocket};
 use nix::sched::{CloneFlags, setns};
 
 use super::errors::{NetError, Result};
@@ -133,40 +136,28 @@ impl Netns {
 
     /// Open `target` and make its sockets. Must run inside a tokio runtime.
     pub fn open(target: &NsTarget) -> Result<Netns> {
-        let label = target.to_string();
         let (file, id) = open_ns_file(target)?;
+        Netns::from_file(target, file, id)
+    }
+
+    /// Make the sockets of the namespace open as `file`.
+    fn from_file(target: &NsTarget, file: File, id: NsId) -> Result<Netns> {
+        let label = target.to_string();
         let fd: OwnedFd = file.into();
         let sockets = if *target == NsTarget::Current {
             make_sockets()
         } else {
-            let dup = fd
-                .try_clone()
-                .map_err(|e| NetError::io(format!("duplicate fd of {label}"), e))?;
-            std::thread::Builder::new()
-                .name("conlink-setns".into())
-                .spawn(move || {
-                    setns(dup.as_fd(), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
-                    make_sockets()
-                })
-                .map_err(|e| NetError::io("spawn namespace thread", e))?
-                .join()
-                .map_err(|_| NetError::Netlink {
-                    op: format!("enter {label}"),
-                    detail: "namespace thread panicked".into(),
-                })?
+            sockets_in(&fd)
         }
         .map_err(|e| NetError::io(format!("open sockets in {label}"), e))?;
 
         let (route, ioctl, nft) = sockets;
-        // SAFETY: `route` is a netlink socket we own; TokioSocket takes it over.
-        let tokio_sock = unsafe { TokioSocket::from_raw_fd(route.into_raw_fd()) };
-        let (conn, handle, _) = rtnetlink::from_socket(tokio_sock);
-        tokio::spawn(conn);
+        let rt = Rt::new(route).map_err(|e| NetError::io(format!("open sockets in {label}"), e))?;
         Ok(Netns {
             label,
             id,
             fd,
-            rt: Rt::new(handle),
+            rt,
             ioctl,
             nft: Mutex::new(nft),
         })
@@ -202,9 +193,6 @@ type Sockets = (OwnedFd, OwnedFd, Socket);
 /// the calling thread's namespace.
 fn make_sockets() -> std::io::Result<Sockets> {
     let route = Socket::new(NETLINK_ROUTE)?;
-    route.set_non_blocking(true)?;
-    // Larger receive buffer: dumps of many links come back in one burst.
-    route.set_rx_buf_sz(1 << 20)?;
     // SAFETY: we own the socket's fd and hand its ownership to OwnedFd.
     let route = unsafe { OwnedFd::from_raw_fd(route.into_raw_fd()) };
     let ioctl = nix::sys::socket::socket(
@@ -220,19 +208,27 @@ fn make_sockets() -> std::io::Result<Sockets> {
     Ok((route, ioctl, nft))
 }
 
-/// [`Netns::open`] waits for a thread that enters the namespace. On a
-/// multi-threaded runtime that wait hands the worker over first: with only
-/// two workers, a blocked one stalled every other container's inspect and
-/// wiring when many started at once (seen in tools/bench-daemon).
-fn open_off_worker(target: &NsTarget) -> Result<Netns> {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let multi_thread =
-        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-    if multi_thread {
-        tokio::task::block_in_place(|| Netns::open(target))
-    } else {
-        Netns::open(target)
+/// conlink's own namespace (the one every thread is in), for the way back.
+fn home_ns() -> std::io::Result<&'static File> {
+    static HOME: std::sync::OnceLock<File> = std::sync::OnceLock::new();
+    if let Some(f) = HOME.get() {
+        return Ok(f);
     }
+    let f = File::open("/proc/thread-self/ns/net")?;
+    Ok(HOME.get_or_init(|| f))
+}
+
+/// Make the sockets of `ns` on this thread: enter it, make them, go back.
+fn sockets_in(ns: &OwnedFd) -> std::io::Result<Sockets> {
+    let home = home_ns()?;
+    setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
+    let made = make_sockets();
+    if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
+        // Staying would put every later socket of this thread in the wrong
+        // namespace; the kernel cannot refuse a namespace we were in.
+        panic!("cannot return to conlink's network namespace: {e}");
+    }
+    made
 }
 
 /// Open namespaces by identity, so each one has one set of sockets.
@@ -248,12 +244,12 @@ pub struct NsCache {
 impl NsCache {
     /// The cached namespace of `target`, opening it on first use.
     pub fn get(&self, target: &NsTarget) -> Result<Arc<Netns>> {
-        let id = ns_id(target)?;
+        let (file, id) = open_ns_file(target)?;
         self.lock_targets().insert(target.clone(), id);
         if let Some(ns) = self.lock().get(&id) {
             return Ok(ns.clone());
         }
-        let ns = Arc::new(open_off_worker(target)?);
+        let ns = Arc::new(Netns::from_file(target, file, id)?);
         Ok(self.lock().entry(ns.id()).or_insert(ns).clone())
     }
 
