@@ -262,6 +262,15 @@ impl Rt {
 
     /// Wait for the answer to `seq`, complete.
     async fn collect(&self, op: &str, seq: u32) -> Result<Vec<Msg>> {
+        // A caller that stops waiting (a select that went the other way)
+        // must not leave its answer in the table.
+        struct Forget<'a>(&'a Rt, u32);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                self.0.lock().open.remove(&self.1);
+            }
+        }
+        let _forget = Forget(self, seq);
         loop {
             let notified = self.inner.done.notified();
             tokio::pin!(notified);
