@@ -50,13 +50,18 @@ pub struct Rt {
 impl std::fmt::Debug for Rt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rt")
-            .field("fd", &self.inner.fd.get_ref().as_raw_fd())
+            .field("fd", &self.inner.fd.as_raw_fd())
             .finish()
     }
 }
 
 struct Inner {
-    fd: AsyncFd<OwnedFd>,
+    /// Registered with tokio's reactor only once an answer was not there
+    /// at once (never, in practice, for rtnetlink): registered, every
+    /// answer would also wake a reactor thread. Declared before `fd` so it
+    /// is deregistered before the socket closes.
+    reactor: std::sync::OnceLock<AsyncFd<RawFd>>,
+    fd: OwnedFd,
     state: Mutex<State>,
     /// Woken when some request's answer is complete.
     done: Notify,
@@ -157,9 +162,8 @@ impl Rt {
         }
         Ok(Rt {
             inner: Arc::new(Inner {
-                // SAFETY: the OwnedFd is moved into the AsyncFd and stays
-                // open, the same socket, until the AsyncFd is dropped.
-                fd: unsafe { AsyncFd::register(fd) }?,
+                reactor: std::sync::OnceLock::new(),
+                fd,
                 state: Mutex::new(State {
                     next_seq: 1,
                     ..Default::default()
@@ -167,6 +171,24 @@ impl Rt {
                 done: Notify::new(),
             }),
         })
+    }
+
+    /// The socket registered with tokio's reactor, for waiting.
+    fn reactor(&self) -> Result<&AsyncFd<RawFd>> {
+        if let Some(r) = self.inner.reactor.get() {
+            return Ok(r);
+        }
+        // Under the lock: a second registration of the fd would fail.
+        let _st = self.lock();
+        if let Some(r) = self.inner.reactor.get() {
+            return Ok(r);
+        }
+        let raw = self.inner.fd.as_raw_fd();
+        // SAFETY: `raw` is `fd`'s, which stays open until after the
+        // AsyncFd is dropped (field order in `Inner`).
+        let r = unsafe { AsyncFd::register_with_interest(raw, tokio::io::Interest::READABLE) }
+            .map_err(|e| NetError::io("wait for the kernel", e.into()))?;
+        Ok(self.inner.reactor.get_or_init(|| r))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -203,7 +225,7 @@ impl Rt {
                 failed: None,
             },
         );
-        let fd = self.inner.fd.get_ref().as_raw_fd();
+        let fd = self.inner.fd.as_raw_fd();
         if let Err(e) = send_all(fd, &bytes) {
             st.open.remove(&seq);
             return Pending {
@@ -227,7 +249,7 @@ impl Rt {
     /// Read everything the socket holds into the answers; whether some
     /// answer became complete. Stops at EAGAIN.
     fn drain(&self, st: &mut State) -> bool {
-        let fd = self.inner.fd.get_ref().as_raw_fd();
+        let fd = self.inner.fd.as_raw_fd();
         let mut completed = false;
         loop {
             if st.buf.len() < READ_BUF {
@@ -301,7 +323,7 @@ impl Rt {
                 }
             }
             tokio::select! {
-                ready = self.inner.fd.readable() => {
+                ready = self.reactor()?.readable() => {
                     let mut guard = ready.map_err(|e| NetError::io(format!("{op}: wait for the kernel"), e))?;
                     // Drained above until EAGAIN: the readiness seen then is
                     // stale, unless new data came since (tokio keeps it then).
