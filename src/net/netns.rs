@@ -2,12 +2,12 @@
 //! current one, each with its own sockets.
 //!
 //! A socket belongs to the namespace it was created in, so the sockets of a
-//! namespace are made by the calling thread after `setns()` into it, and it
-//! goes back to conlink's namespace before doing anything else (no await in
-//! between): a thread spawned per namespace cost more than the sockets
-//! themselves (clone, stack set-up, a futex hand-over; about twenty system
-//! calls per namespace in `strace -f`). The namespace file is opened once
-//! per target and cached with its sockets.
+//! namespace are made by one long-lived thread, `conlink-netns`, that
+//! enters it, makes them and goes back to conlink's namespace (so it holds
+//! none alive); no tokio worker ever changes namespace. A thread spawned
+//! per namespace cost more than the sockets themselves (clone, stack
+//! set-up, about twenty system calls per namespace in `strace -f`). The
+//! namespace file is opened once per target and cached with its sockets.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -208,27 +208,68 @@ fn make_sockets() -> std::io::Result<Sockets> {
     Ok((route, ioctl, nft))
 }
 
-/// conlink's own namespace (the one every thread is in), for the way back.
-fn home_ns() -> std::io::Result<&'static File> {
-    static HOME: std::sync::OnceLock<File> = std::sync::OnceLock::new();
-    if let Some(f) = HOME.get() {
-        return Ok(f);
+/// A request to the namespace thread: the namespace, and where to answer.
+type SocketJob = (
+    OwnedFd,
+    std::sync::mpsc::SyncSender<std::io::Result<Sockets>>,
+);
+
+/// The sender of the `conlink-netns` thread, started on first use.
+fn netns_thread() -> std::io::Result<std::sync::mpsc::Sender<SocketJob>> {
+    static THREAD: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<SocketJob>>> =
+        std::sync::OnceLock::new();
+    if let Some(tx) = THREAD.get() {
+        return Ok(tx.lock().unwrap_or_else(|p| p.into_inner()).clone());
     }
-    let f = File::open("/proc/thread-self/ns/net")?;
-    Ok(HOME.get_or_init(|| f))
+    // conlink's namespace, opened before the thread ever leaves it.
+    let home = File::open("/proc/thread-self/ns/net")?;
+    let (tx, rx) = std::sync::mpsc::channel::<SocketJob>();
+    std::thread::Builder::new()
+        .name("conlink-netns".into())
+        .spawn(move || {
+            for (ns, answer) in rx {
+                let made = setns(ns.as_fd(), CloneFlags::CLONE_NEWNET)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| make_sockets());
+                drop(ns);
+                if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
+                    // Staying would keep that namespace alive; the kernel
+                    // cannot refuse one we were in.
+                    panic!("cannot return to conlink's network namespace: {e}");
+                }
+                let _ = answer.send(made);
+            }
+        })?;
+    Ok(THREAD
+        .get_or_init(|| Mutex::new(tx))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone())
 }
 
-/// Make the sockets of `ns` on this thread: enter it, make them, go back.
+/// Make the sockets of `ns` on the `conlink-netns` thread.
 fn sockets_in(ns: &OwnedFd) -> std::io::Result<Sockets> {
-    let home = home_ns()?;
-    setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
-    let made = make_sockets();
-    if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
-        // Staying would put every later socket of this thread in the wrong
-        // namespace; the kernel cannot refuse a namespace we were in.
-        panic!("cannot return to conlink's network namespace: {e}");
+    let (answer, result) = std::sync::mpsc::sync_channel(1);
+    let gone = || std::io::Error::other("the namespace thread stopped");
+    netns_thread()?
+        .send((ns.try_clone()?, answer))
+        .map_err(|_| gone())?;
+    wait_off_worker(|| result.recv().map_err(|_| gone()))?
+}
+
+/// Waiting for the namespace thread on a multi-threaded runtime hands the
+/// worker over first: with only two workers, a blocked one stalled every
+/// other container's inspect and wiring when many started at once (seen
+/// in tools/bench-daemon).
+fn wait_off_worker<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi_thread =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
     }
-    made
 }
 
 /// Open namespaces by identity, so each one has one set of sockets.
