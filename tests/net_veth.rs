@@ -98,6 +98,21 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
         "{o}"
     );
     assert_eq!(home.link(&br)["ifalias"], format!("conlink:{inst}"));
+    // A bridge port gets no IPv6 address of its own (with one each,
+    // every IPv6 packet into the bridge walked one fe80::/64 route per
+    // port); the inner end keeps IPv6 as it is.
+    let detail = home.ok(&["-d", "link", "show", "c1-eth0"]);
+    assert!(detail.contains("addrgenmode none"), "{detail}");
+    assert!(
+        !home
+            .ok(&["-6", "addr", "show", "dev", "c1-eth0"])
+            .contains("inet6"),
+        "no link-local address on the outer end"
+    );
+    assert!(
+        !c1.ok(&["-d", "link", "show", "eth0"])
+            .contains("addrgenmode none")
+    );
 
     // tx checksum offload is off on the inner veth end.
     let off = common::netns::in_netns(&c1.name, || {
@@ -180,4 +195,48 @@ async fn failed_link_is_rolled_back_and_names_container_dev() {
         .unwrap_err();
     assert!(err.is_gone(), "{err}");
     eng.cleanup().await.unwrap();
+}
+
+/// Many requests in flight on one socket, their acknowledgements collected
+/// together: each gets its own answer (an error only where the kernel
+/// refused), and thousands pipelined do not overrun the receive buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_get_their_own_answers() {
+    use conlink::net::handle::{CHANGE, Pending};
+    use netlink_packet_route::RouteNetlinkMessage;
+    use rtnetlink::LinkUnspec;
+    if !common::require_root("pipelined_requests_get_their_own_answers") {
+        return;
+    }
+    let home = Netns::new(&common::unique("clh"));
+    let eng = engine(&home, &common::unique("t"));
+    let rt = eng.home().rt();
+    let lo = rt.index_of("lo").await.unwrap();
+    let pending: Vec<Pending> = (0..3000u32)
+        .map(|i| {
+            // Every 1000th asks for an interface that does not exist.
+            let index = if i % 1000 == 999 { 0x7fff_fff0 } else { lo };
+            rt.send(
+                format!("alias {i}"),
+                RouteNetlinkMessage::SetLink(
+                    LinkUnspec::new_with_index(index)
+                        .alias(format!("a{i}"))
+                        .build(),
+                ),
+                CHANGE,
+            )
+        })
+        .collect();
+    let results = futures::future::join_all(pending.into_iter().map(Pending::ack)).await;
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed, vec![999, 1999, 2999], "{results:?}");
+    let e = results[999].as_ref().unwrap_err();
+    assert_eq!(e.errno(), Some(libc::ENODEV), "{e}");
+    assert!(e.to_string().contains("alias 999"), "{e}");
+    assert_eq!(home.link("lo")["ifalias"], "a2998");
 }

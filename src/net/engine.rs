@@ -95,6 +95,10 @@ pub struct Engine {
 impl Engine {
     /// Open conlink's own namespace. Must run inside a tokio runtime.
     pub fn new(cfg: EngineConfig) -> Result<Engine> {
+        // Every open namespace holds fds: make room for many.
+        if let Err(e) = super::fd_limits::raise_fd_limit() {
+            tracing::debug!("cannot raise the open file limit: {e}");
+        }
         let ns = NsCache::default();
         let home = ns.get(&cfg.home)?;
         Ok(Engine {
@@ -272,6 +276,7 @@ impl Engine {
         let what = format!("{} link {dev}", spec.kind.name());
         let lacks = |e: NetError| lacks_kind(e, spec.kind, &what);
         let mut pending_outer: Option<Pending> = None;
+        let mut pending_no_ipv6: Option<Pending> = None;
         let index = match spec.kind {
             LinkKind::Veth => {
                 let outer = spec
@@ -284,6 +289,13 @@ impl Engine {
                     .await
                     .map_err(lacks)?;
                 made.outer = Some(outer.to_string());
+                let no_ipv6 = master.map(|_| {
+                    self.home.rt().send(
+                        format!("turn off IPv6 addresses of bridge port {outer}"),
+                        RouteNetlinkMessage::SetLink(veth::outer_no_ipv6_message(outer.as_str())),
+                        CHANGE,
+                    )
+                });
                 let outer_up = self.home.rt().send(
                     format!("attach and set up {outer}"),
                     RouteNetlinkMessage::SetLink(veth::outer_message(
@@ -297,8 +309,9 @@ impl Engine {
                     Some(l) => l.header.index,
                     None => ns.rt().index_of(dev).await?,
                 };
-                // The outer end's request runs on conlink's socket while the
+                // The outer end's requests run on conlink's socket while the
                 // inner end is configured on the target's.
+                pending_no_ipv6 = no_ipv6;
                 pending_outer = Some(outer_up);
                 index
             }
@@ -326,6 +339,13 @@ impl Engine {
         made.inner = Some(dev.to_owned());
 
         let configured = self.configure(ns, spec, index).await;
+        if let Some(p) = pending_no_ipv6 {
+            match p.ack().await {
+                // No IPv6 in conlink's namespace: nothing to turn off.
+                Err(e) if e.errno() == Some(libc::EAFNOSUPPORT) => {}
+                r => r?,
+            }
+        }
         if let Some(p) = pending_outer {
             p.ack().await?;
         }

@@ -136,23 +136,6 @@ impl NetError {
             source,
         }
     }
-
-    /// Convert an rtnetlink error, keeping the errno when there is one.
-    pub(crate) fn from_rtnl(op: impl Into<String>, e: rtnetlink::Error) -> NetError {
-        match e {
-            rtnetlink::Error::NetlinkError(m) => match m.code {
-                Some(code) => NetError::kernel(op, -code.get()),
-                None => NetError::Netlink {
-                    op: op.into(),
-                    detail: "unexpected ACK in error position".into(),
-                },
-            },
-            other => NetError::Netlink {
-                op: op.into(),
-                detail: other.to_string(),
-            },
-        }
-    }
 }
 
 #[cfg(test)]

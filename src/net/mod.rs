@@ -16,6 +16,7 @@ pub mod bridge;
 mod clash;
 pub mod engine;
 pub mod errors;
+pub mod fd_limits;
 pub mod handle;
 pub mod iface_ops;
 pub mod ledger;

@@ -2,9 +2,12 @@
 //! current one, each with its own sockets.
 //!
 //! A socket belongs to the namespace it was created in, so the sockets of a
-//! namespace are made on a short-lived thread that `setns()`es into it; the
-//! rtnetlink one is then driven from tokio. No runtime worker ever changes
-//! namespace.
+//! namespace are made by one long-lived thread, `conlink-netns`, that
+//! enters it, makes them and goes back to conlink's namespace (so it holds
+//! none alive); no tokio worker ever changes namespace. A thread spawned
+//! per namespace cost more than the sockets themselves (clone, stack
+//! set-up, about twenty system calls per namespace in `strace -f`). The
+//! namespace file is opened once per target and cached with its sockets.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,8 +17,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use netlink_sys::Socket;
 use netlink_sys::protocols::{NETLINK_NETFILTER, NETLINK_ROUTE};
-use netlink_sys::{Socket, TokioSocket};
 use nix::sched::{CloneFlags, setns};
 
 use super::errors::{NetError, Result};
@@ -133,40 +136,28 @@ impl Netns {
 
     /// Open `target` and make its sockets. Must run inside a tokio runtime.
     pub fn open(target: &NsTarget) -> Result<Netns> {
-        let label = target.to_string();
         let (file, id) = open_ns_file(target)?;
+        Netns::from_file(target, file, id)
+    }
+
+    /// Make the sockets of the namespace open as `file`.
+    fn from_file(target: &NsTarget, file: File, id: NsId) -> Result<Netns> {
+        let label = target.to_string();
         let fd: OwnedFd = file.into();
         let sockets = if *target == NsTarget::Current {
             make_sockets()
         } else {
-            let dup = fd
-                .try_clone()
-                .map_err(|e| NetError::io(format!("duplicate fd of {label}"), e))?;
-            std::thread::Builder::new()
-                .name("conlink-setns".into())
-                .spawn(move || {
-                    setns(dup.as_fd(), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
-                    make_sockets()
-                })
-                .map_err(|e| NetError::io("spawn namespace thread", e))?
-                .join()
-                .map_err(|_| NetError::Netlink {
-                    op: format!("enter {label}"),
-                    detail: "namespace thread panicked".into(),
-                })?
+            sockets_in(&fd)
         }
         .map_err(|e| NetError::io(format!("open sockets in {label}"), e))?;
 
         let (route, ioctl, nft) = sockets;
-        // SAFETY: `route` is a netlink socket we own; TokioSocket takes it over.
-        let tokio_sock = unsafe { TokioSocket::from_raw_fd(route.into_raw_fd()) };
-        let (conn, handle, _) = rtnetlink::from_socket(tokio_sock);
-        tokio::spawn(conn);
+        let rt = Rt::new(route).map_err(|e| NetError::io(format!("open sockets in {label}"), e))?;
         Ok(Netns {
             label,
             id,
             fd,
-            rt: Rt::new(handle),
+            rt,
             ioctl,
             nft: Mutex::new(nft),
         })
@@ -202,9 +193,6 @@ type Sockets = (OwnedFd, OwnedFd, Socket);
 /// the calling thread's namespace.
 fn make_sockets() -> std::io::Result<Sockets> {
     let route = Socket::new(NETLINK_ROUTE)?;
-    route.set_non_blocking(true)?;
-    // Larger receive buffer: dumps of many links come back in one burst.
-    route.set_rx_buf_sz(1 << 20)?;
     // SAFETY: we own the socket's fd and hand its ownership to OwnedFd.
     let route = unsafe { OwnedFd::from_raw_fd(route.into_raw_fd()) };
     let ioctl = nix::sys::socket::socket(
@@ -220,18 +208,67 @@ fn make_sockets() -> std::io::Result<Sockets> {
     Ok((route, ioctl, nft))
 }
 
-/// [`Netns::open`] waits for a thread that enters the namespace. On a
-/// multi-threaded runtime that wait hands the worker over first: with only
-/// two workers, a blocked one stalled every other container's inspect and
-/// wiring when many started at once (seen in tools/bench-daemon).
-fn open_off_worker(target: &NsTarget) -> Result<Netns> {
+/// A request to the namespace thread: the namespace, and where to answer.
+type SocketJob = (
+    OwnedFd,
+    std::sync::mpsc::SyncSender<std::io::Result<Sockets>>,
+);
+
+/// The sender of the `conlink-netns` thread, started on first use.
+fn netns_thread() -> std::io::Result<std::sync::mpsc::Sender<SocketJob>> {
+    static THREAD: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<SocketJob>>> =
+        std::sync::OnceLock::new();
+    if let Some(tx) = THREAD.get() {
+        return Ok(tx.lock().unwrap_or_else(|p| p.into_inner()).clone());
+    }
+    // conlink's namespace, opened before the thread ever leaves it.
+    let home = File::open("/proc/thread-self/ns/net")?;
+    let (tx, rx) = std::sync::mpsc::channel::<SocketJob>();
+    std::thread::Builder::new()
+        .name("conlink-netns".into())
+        .spawn(move || {
+            for (ns, answer) in rx {
+                let made = setns(ns.as_fd(), CloneFlags::CLONE_NEWNET)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| make_sockets());
+                drop(ns);
+                if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
+                    // Staying would keep that namespace alive; the kernel
+                    // cannot refuse one we were in.
+                    panic!("cannot return to conlink's network namespace: {e}");
+                }
+                let _ = answer.send(made);
+            }
+        })?;
+    Ok(THREAD
+        .get_or_init(|| Mutex::new(tx))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone())
+}
+
+/// Make the sockets of `ns` on the `conlink-netns` thread.
+fn sockets_in(ns: &OwnedFd) -> std::io::Result<Sockets> {
+    let (answer, result) = std::sync::mpsc::sync_channel(1);
+    let gone = || std::io::Error::other("the namespace thread stopped");
+    netns_thread()?
+        .send((ns.try_clone()?, answer))
+        .map_err(|_| gone())?;
+    wait_off_worker(|| result.recv().map_err(|_| gone()))?
+}
+
+/// Waiting for the namespace thread on a multi-threaded runtime hands the
+/// worker over first: with only two workers, a blocked one stalled every
+/// other container's inspect and wiring when many started at once (seen
+/// in tools/bench-daemon).
+fn wait_off_worker<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     let multi_thread =
         Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
     if multi_thread {
-        tokio::task::block_in_place(|| Netns::open(target))
+        tokio::task::block_in_place(f)
     } else {
-        Netns::open(target)
+        f()
     }
 }
 
@@ -248,12 +285,12 @@ pub struct NsCache {
 impl NsCache {
     /// The cached namespace of `target`, opening it on first use.
     pub fn get(&self, target: &NsTarget) -> Result<Arc<Netns>> {
-        let id = ns_id(target)?;
+        let (file, id) = open_ns_file(target)?;
         self.lock_targets().insert(target.clone(), id);
         if let Some(ns) = self.lock().get(&id) {
             return Ok(ns.clone());
         }
-        let ns = Arc::new(open_off_worker(target)?);
+        let ns = Arc::new(Netns::from_file(target, file, id)?);
         Ok(self.lock().entry(ns.id()).or_insert(ns).clone())
     }
 
