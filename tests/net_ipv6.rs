@@ -6,37 +6,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
-
-use common::netns::{Netns, spawn_in_netns};
-use common::spec::veth;
+use common::engine::{bridge, engine, engine_in, target};
+use common::netns::Netns;
+use common::spec::{tunnel, veth};
+use common::tcp::{connect_from, serve_once};
 use conlink::config::parse::route::parse_route;
-use conlink::net::spec::{
-    BridgeSpec, Forward, LinkSpec, Protocol, ResolvedBridgeMode, TunnelKind, TunnelSpec,
-};
-use conlink::net::{Engine, EngineConfig, NsTarget};
+use conlink::net::spec::{Forward, LinkSpec, Protocol, TunnelKind};
 use serde_json::Value;
-
-fn engine(home: &Netns) -> Engine {
-    let mut cfg = EngineConfig::new(&common::unique("t"));
-    cfg.home = NsTarget::Name(home.name.clone());
-    Engine::new(cfg).expect("engine")
-}
-
-fn target(ns: &Netns) -> NsTarget {
-    NsTarget::Name(ns.name.clone())
-}
-
-async fn bridge(eng: &Engine, name: &str) {
-    eng.ensure_bridge(&BridgeSpec {
-        name: name.to_owned(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
-}
 
 /// A veth link with every address in `ips` (the first as `veth` sets it).
 fn dual(dev: &str, outer: &str, br: &str, ips: &[&str]) -> LinkSpec {
@@ -181,26 +157,13 @@ async fn vxlan_over_an_ipv6_underlay() {
     let c1 = Netns::new(&common::unique("clc"));
     let c2 = Netns::new(&common::unique("clc"));
     // Underlay: a veth between the two "hosts", IPv6 only.
-    h1.ok(&[
-        "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &h2.name,
-    ]);
-    h1.ok(&["addr", "add", "fd00:99::1/64", "dev", "u0", "nodad"]);
-    h2.ok(&["addr", "add", "fd00:99::2/64", "dev", "u0", "nodad"]);
-    h1.ok(&["link", "set", "u0", "up"]);
-    h2.ok(&["link", "set", "u0", "up"]);
+    h1.veth_to("u0", "fd00:99::1/64", &h2, "u0", "fd00:99::2/64");
     let (e1, e2) = (engine(&h1), engine(&h2));
     let br = common::unique("br");
     for (e, remote) in [(&e1, "fd00:99::2"), (&e2, "fd00:99::1")] {
         bridge(e, &br).await;
         let name = e
-            .create_tunnel(&TunnelSpec {
-                kind: TunnelKind::Vxlan,
-                vni: 4244,
-                remote: remote.parse().unwrap(),
-                bridge: br.clone(),
-                netem: None,
-                port: None,
-            })
+            .create_tunnel(&tunnel(TunnelKind::Vxlan, 4244, remote, &br))
             .await
             .unwrap();
         assert_eq!(name.as_str(), "vxlan-4244");
@@ -224,45 +187,6 @@ async fn vxlan_over_an_ipv6_underlay() {
     assert!(!h1.has_link("vxlan-4244"));
 }
 
-/// A TCP server in `ns` on `bind`: answers one connection with a greeting
-/// and returns (its local address, the peer address) it saw.
-fn serve_once(ns: &str, bind: &str) -> std::thread::JoinHandle<Option<(String, String)>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let bind = bind.to_owned();
-    let h = spawn_in_netns(ns, move || {
-        let l = TcpListener::bind(&bind).expect("bind");
-        l.set_nonblocking(true).unwrap();
-        tx.send(()).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(8);
-        while std::time::Instant::now() < deadline {
-            match l.accept() {
-                Ok((mut s, peer)) => {
-                    let local = s.local_addr().unwrap();
-                    s.write_all(b"hello-from-service").unwrap();
-                    return Some((local.to_string(), peer.ip().to_string()));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        None
-    });
-    rx.recv().unwrap();
-    h
-}
-
-fn connect_from(ns: &str, to: &str) -> Option<String> {
-    let to: std::net::SocketAddr = to.parse().unwrap();
-    spawn_in_netns(ns, move || {
-        let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(5)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let mut buf = String::new();
-        s.read_to_string(&mut buf).ok()?;
-        Some(buf)
-    })
-    .join()
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_port_forward_reaches_a_server_behind_the_bridge() {
     if !common::require_root("ipv6_port_forward_reaches_a_server_behind_the_bridge") {
@@ -272,28 +196,11 @@ async fn ipv6_port_forward_reaches_a_server_behind_the_bridge() {
     let outside = Netns::new(&common::unique("clo"));
     let svc = Netns::new(&common::unique("cls"));
     // The docker-facing side, IPv6: outside fd00:31::1 <-> home's dock0 fd00:31::2.
-    home.ok(&[
-        "link",
-        "add",
-        "dock0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "o0",
-        "netns",
-        &outside.name,
-    ]);
-    home.ok(&["addr", "add", "fd00:31::2/64", "dev", "dock0", "nodad"]);
-    home.ok(&["link", "set", "dock0", "up"]);
-    outside.ok(&["addr", "add", "fd00:31::1/64", "dev", "o0", "nodad"]);
-    outside.ok(&["link", "set", "o0", "up"]);
+    home.veth_to("dock0", "fd00:31::2/64", &outside, "o0", "fd00:31::1/64");
 
     let inst = common::unique("t");
     let table = conlink::net::nft::forward::table_name(&inst);
-    let mut cfg = EngineConfig::new(&inst);
-    cfg.home = NsTarget::Name(home.name.clone());
-    let eng = Engine::new(cfg).unwrap();
+    let eng = engine_in(&home, &inst);
     let br = common::unique("br");
     bridge(&eng, &br).await;
     let s = dual("eth0", "s-eth0", &br, &["10.69.0.5/24", "fd00:69::5/64"]);
@@ -324,12 +231,7 @@ async fn ipv6_port_forward_reaches_a_server_behind_the_bridge() {
     assert!(text.contains("ip6 daddr fd00:69::5"), "{text}");
     assert!(text.contains("masquerade"), "{text}");
     // No IPv4 table for an IPv6-only forward.
-    assert!(
-        !home
-            .exec(&["nft", "list", "table", "ip", &table])
-            .status
-            .success()
-    );
+    assert!(!home.has_nft_table("ip", &table));
 
     let server = serve_once(&svc.name, "[::]:8080");
     let got = connect_from(&outside.name, "[fd00:31::2]:9090");
@@ -338,12 +240,7 @@ async fn ipv6_port_forward_reaches_a_server_behind_the_bridge() {
     assert_eq!(peer, "fd00:31::2", "masqueraded to conlink's address");
 
     eng.cleanup().await.unwrap();
-    assert!(
-        !home
-            .exec(&["nft", "list", "table", "ip6", &table])
-            .status
-            .success()
-    );
+    assert!(!home.has_nft_table("ip6", &table));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,55 +4,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
-
-use common::netns::{Netns, spawn_in_netns};
+use common::engine::{bridge, engine, engine_in, target};
+use common::netns::Netns;
 use common::spec::veth;
+use common::tcp::{connect_from, serve_once};
 use conlink::net::route::{Route, RouteDst};
-use conlink::net::spec::{BridgeSpec, Forward, Protocol, ResolvedBridgeMode};
-use conlink::net::{Engine, EngineConfig, NsTarget};
-
-/// A TCP server in `ns` on `bind`: answers one connection with a greeting
-/// and returns (its local address, the peer address) it saw.
-fn serve_once(ns: &str, bind: &'static str) -> std::thread::JoinHandle<Option<(String, String)>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let h = spawn_in_netns(ns, move || {
-        let l = TcpListener::bind(bind).expect("bind");
-        l.set_nonblocking(false).unwrap();
-        tx.send(()).unwrap();
-        // Accept with a deadline so a failing test does not hang.
-        l.set_nonblocking(true).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            match l.accept() {
-                Ok((mut s, peer)) => {
-                    let local = s.local_addr().unwrap();
-                    s.write_all(b"hello-from-service").unwrap();
-                    return Some((local.to_string(), peer.ip().to_string()));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        None
-    });
-    rx.recv().unwrap();
-    h
-}
-
-fn connect_from(ns: &str, to: &'static str) -> Option<String> {
-    spawn_in_netns(ns, move || {
-        let mut s =
-            TcpStream::connect_timeout(&to.parse().unwrap(), Duration::from_secs(3)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let mut buf = String::new();
-        s.read_to_string(&mut buf).ok()?;
-        Some(buf)
-    })
-    .join()
-    .unwrap()
-}
+use conlink::net::spec::{Forward, Protocol};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn port_forward_reaches_tcp_server_behind_bridge() {
@@ -63,36 +20,14 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
     let outside = Netns::new(&common::unique("clo"));
     let svc = Netns::new(&common::unique("cls"));
     // The docker-facing side: outside (172.31.9.1) <-> home's dock0 (172.31.9.2).
-    home.ok(&[
-        "link",
-        "add",
-        "dock0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "o0",
-        "netns",
-        &outside.name,
-    ]);
-    home.ok(&["addr", "add", "172.31.9.2/24", "dev", "dock0"]);
-    home.ok(&["link", "set", "dock0", "up"]);
-    outside.ok(&["addr", "add", "172.31.9.1/24", "dev", "o0"]);
-    outside.ok(&["link", "set", "o0", "up"]);
+    home.veth_to("dock0", "172.31.9.2/24", &outside, "o0", "172.31.9.1/24");
 
     let inst = common::unique("t");
     let table = conlink::net::nft::forward::table_name(&inst);
     assert_eq!(table, format!("conlink-{inst}"));
-    let mut cfg = EngineConfig::new(&inst);
-    cfg.home = NsTarget::Name(home.name.clone());
-    let eng = Engine::new(cfg).unwrap();
+    let eng = engine_in(&home, &inst);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
     let mut s = veth("eth0", "s-eth0", &br, "10.67.0.5/24");
     // Route back to conlink's docker-facing address (what the daemon adds).
     s.routes = vec![Route {
@@ -105,7 +40,7 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
         scope: None,
         ..Default::default()
     }];
-    eng.create_link(&NsTarget::Name(svc.name.clone()), "svc:eth0", &s)
+    eng.create_link(&target(&svc), "svc:eth0", &s)
         .await
         .unwrap();
     let fwd = Forward {
@@ -135,12 +70,7 @@ async fn port_forward_reaches_tcp_server_behind_bridge() {
 
     // Cleanup removes the table too.
     eng.cleanup().await.unwrap();
-    assert!(
-        !home
-            .exec(&["nft", "list", "table", "ip", &table])
-            .status
-            .success()
-    );
+    assert!(!home.has_nft_table("ip", &table));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,26 +81,17 @@ async fn stateless_nat_rewrites_both_ways() {
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
     let d = Netns::new(&common::unique("cld"));
-    let mut cfg = EngineConfig::new(&common::unique("t"));
-    cfg.home = NsTarget::Name(home.name.clone());
-    let eng = Engine::new(cfg).unwrap();
+    let eng = engine(&home);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
     // The service really lives at 10.66.100.5 (on lo); the network knows it
     // as 10.66.0.5.
     c.ok(&["addr", "add", "10.66.100.5/32", "dev", "lo"]);
     let mut sc = veth("eth0", "c-eth0", &br, "10.66.0.5/24");
     sc.nat = Some("10.66.100.5".parse().unwrap());
-    eng.create_link(&NsTarget::Name(c.name.clone()), "c:eth0", &sc)
-        .await
-        .unwrap();
+    eng.create_link(&target(&c), "c:eth0", &sc).await.unwrap();
     eng.create_link(
-        &NsTarget::Name(d.name.clone()),
+        &target(&d),
         "d:eth0",
         &veth("eth0", "d-eth0", &br, "10.66.0.6/24"),
     )

@@ -5,19 +5,18 @@
 
 mod common;
 
+use common::engine::{bridge, config_in, target};
 use common::netns::Netns;
 use common::spec::veth;
 use conlink::config::parse::ethtool::parse_ethtool;
+use conlink::net::Engine;
 use conlink::net::ethtool::{Offload, OffloadFeature};
 use conlink::net::offload;
-use conlink::net::spec::{BridgeSpec, ResolvedBridgeMode};
-use conlink::net::{Engine, EngineConfig, NsTarget};
 
 /// An engine that leaves veth tx checksumming alone, so what changes is
 /// only what the test asks for.
-fn engine(home: &Netns, instance: &str) -> Engine {
-    let mut cfg = EngineConfig::new(instance);
-    cfg.home = NsTarget::Name(home.name.clone());
+fn engine(home: &Netns) -> Engine {
+    let mut cfg = config_in(home, &common::unique("t"));
     cfg.keep_veth_offload = true;
     Engine::new(cfg).expect("engine")
 }
@@ -54,15 +53,10 @@ async fn offloads_by_ethtool_names_on_a_veth() {
     }
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
-    let target = NsTarget::Name(c.name.clone());
+    bridge(&eng, &br).await;
+    let target = target(&c);
     let before = {
         let probe = Netns::new(&common::unique("clp"));
         probe.ok(&["link", "add", "pa", "type", "veth", "peer", "name", "pb"]);

@@ -7,41 +7,16 @@
 
 mod common;
 
+use common::engine::{bridge, engine, engine_in, target, try_bridge};
 use common::netns::{Netns, ip};
-use common::spec::veth;
+use common::spec::{tunnel, veth};
 use conlink::net::nft::forward::table_name;
-use conlink::net::spec::{
-    BridgeSpec, Forward, Protocol, ResolvedBridgeMode, TunnelKind, TunnelSpec,
-};
-use conlink::net::{Engine, EngineConfig, NetError, NsTarget, Owned};
+use conlink::net::spec::{Forward, Protocol, ResolvedBridgeMode, TunnelKind, TunnelSpec};
+use conlink::net::{NetError, Owned};
 
-fn engine(home: &Netns, instance: &str) -> Engine {
-    let mut cfg = EngineConfig::new(instance);
-    cfg.home = NsTarget::Name(home.name.clone());
-    Engine::new(cfg).expect("engine")
-}
-
-fn target(ns: &Netns) -> NsTarget {
-    NsTarget::Name(ns.name.clone())
-}
-
-async fn linux_bridge(eng: &Engine, name: &str) -> conlink::net::Result<()> {
-    eng.ensure_bridge(&BridgeSpec {
-        name: name.to_owned(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-}
-
+/// A vxlan to an address nobody answers on (the tests look at devices).
 fn vxlan(vni: u32, bridge: &str) -> TunnelSpec {
-    TunnelSpec {
-        kind: TunnelKind::Vxlan,
-        vni,
-        remote: "192.0.2.77".parse().unwrap(),
-        bridge: bridge.to_owned(),
-        netem: None,
-        port: None,
-    }
+    tunnel(TunnelKind::Vxlan, vni, "192.0.2.77", bridge)
 }
 
 /// The `ifalias` of a link, "" when it has none.
@@ -65,9 +40,9 @@ async fn colliding_outer_name_is_an_error_not_a_deletion() {
     let a = Netns::new(&common::unique("cla"));
     let b = Netns::new(&common::unique("clb"));
     let probe = Netns::new(&common::unique("clp"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let br = common::unique("br");
-    linux_bridge(&eng, &br).await.unwrap();
+    bridge(&eng, &br).await;
     let vni = 4000 + (std::process::id() % 1000);
     let tunnel = eng
         .create_tunnel(&vxlan(vni, &br))
@@ -142,7 +117,9 @@ async fn colliding_outer_name_is_an_error_not_a_deletion() {
     assert!(probe.ping_ip("10.71.0.1"), "bridge still forwards");
 
     // A bridge named like a live outer end is refused the same way.
-    let err = linux_bridge(&eng, &outer).await.unwrap_err();
+    let err = try_bridge(&eng, &outer, ResolvedBridgeMode::Linux)
+        .await
+        .unwrap_err();
     assert_eq!(
         name_taken(&err),
         Some((outer.as_str(), "link verylongns-a:eth0")),
@@ -160,13 +137,13 @@ async fn existing_bridge_and_tunnel_of_the_user_are_left_alone() {
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
     let inst = common::unique("t");
-    let eng = engine(&home, &inst);
+    let eng = engine_in(&home, &inst);
 
     // A bridge the user made, with an address.
     let ubr = common::unique("ub");
     home.ok(&["link", "add", &ubr, "type", "bridge"]);
     home.ok(&["addr", "add", "10.72.0.254/24", "dev", &ubr]);
-    linux_bridge(&eng, &ubr).await.unwrap();
+    bridge(&eng, &ubr).await;
     assert_eq!(eng.owned(&ubr), None);
     assert_eq!(alias(&home, &ubr), "", "not marked");
     let outer = common::unique("cu");
@@ -181,7 +158,7 @@ async fn existing_bridge_and_tunnel_of_the_user_are_left_alone() {
 
     // A bridge conlink makes is marked and in the ledger (the control).
     let obr = common::unique("ob");
-    linux_bridge(&eng, &obr).await.unwrap();
+    bridge(&eng, &obr).await;
     assert_eq!(eng.owned(&obr), Some(Owned::Bridge));
     assert_eq!(alias(&home, &obr), format!("conlink:{inst}"));
 
@@ -197,7 +174,9 @@ async fn existing_bridge_and_tunnel_of_the_user_are_left_alone() {
         "name",
         &common::unique("np"),
     ]);
-    let err = linux_bridge(&eng, &other).await.unwrap_err();
+    let err = try_bridge(&eng, &other, ResolvedBridgeMode::Linux)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("is not a bridge"), "{err}");
     assert!(home.has_link(&other));
 
@@ -302,10 +281,10 @@ async fn two_instances_in_one_namespace_keep_their_links() {
         Netns::new(&common::unique("clb")),
         Netns::new(&common::unique("clb")),
     );
-    let (ea, eb) = (engine(&home, pa), engine(&home, pb));
+    let (ea, eb) = (engine_in(&home, pa), engine_in(&home, pb));
     let (bra, brb) = (common::unique("ba"), common::unique("bb"));
-    linux_bridge(&ea, &bra).await.unwrap();
-    linux_bridge(&eb, &brb).await.unwrap();
+    bridge(&ea, &bra).await;
+    bridge(&eb, &brb).await;
     let oa = common::unique("oa");
     ea.create_link(
         &target(&a1),
@@ -340,11 +319,7 @@ async fn two_instances_in_one_namespace_keep_their_links() {
     eb.add_forward("dock0", &brb, "10.74.0.1".parse().unwrap(), &fwd)
         .await
         .unwrap();
-    let has_table = |t: &str| {
-        home.exec(&["nft", "list", "table", "ip", t])
-            .status
-            .success()
-    };
+    let has_table = |t: &str| home.has_nft_table("ip", t);
     assert!(has_table(&table_name(pa)) && has_table(&table_name(pb)));
 
     // Interfaces carrying A's link group, or the group A deletes through,
@@ -403,9 +378,9 @@ async fn existing_inner_name_is_transient_foreign_outer_name_is_taken() {
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
     let peers = Netns::new(&common::unique("clq"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let br = common::unique("br");
-    linux_bridge(&eng, &br).await.unwrap();
+    bridge(&eng, &br).await;
 
     // eth0 exists in the target and is not conlink's.
     c.ok(&["link", "add", "eth0", "type", "veth", "peer", "name", "x0"]);
@@ -508,9 +483,9 @@ async fn inner_end_of_a_dying_namespace_is_replaced() {
     }
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let br = common::unique("br");
-    linux_bridge(&eng, &br).await.unwrap();
+    bridge(&eng, &br).await;
     let group = eng.mark().group.to_string();
     // An earlier conlink's veth: inner end in c (our group), outer end in
     // its own namespace, which goes away. The kernel destroys a namespace
@@ -558,8 +533,8 @@ async fn stale_outer_end_of_an_earlier_run_is_replaced() {
     let outer = common::unique("cs");
     {
         // An earlier run that ended without cleaning up (killed).
-        let first = engine(&home, &inst);
-        linux_bridge(&first, &br).await.unwrap();
+        let first = engine_in(&home, &inst);
+        bridge(&first, &br).await;
         first
             .create_link(
                 &target(&a),
@@ -569,9 +544,9 @@ async fn stale_outer_end_of_an_earlier_run_is_replaced() {
             .await
             .unwrap();
     }
-    let eng = engine(&home, &inst);
+    let eng = engine_in(&home, &inst);
     // Its bridge carries our alias: ours again.
-    linux_bridge(&eng, &br).await.unwrap();
+    bridge(&eng, &br).await;
     assert_eq!(eng.owned(&br), Some(Owned::Bridge));
     // Its outer end carries our alias and is in no ledger: stale, replaced.
     assert_eq!(eng.owned(&outer), None);

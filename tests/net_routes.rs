@@ -5,18 +5,11 @@
 
 mod common;
 
+use common::engine::{bridge, engine, target};
 use common::netns::Netns;
 use common::spec::veth;
 use conlink::config::parse::route::parse_route;
-use conlink::net::spec::{BridgeSpec, ResolvedBridgeMode};
-use conlink::net::{Engine, EngineConfig, NsTarget};
 use serde_json::Value;
-
-fn engine(home: &Netns, instance: &str) -> Engine {
-    let mut cfg = EngineConfig::new(instance);
-    cfg.home = NsTarget::Name(home.name.clone());
-    Engine::new(cfg).expect("engine")
-}
 
 /// The route to `dst` in any table, as `ip -j -d route show table all`
 /// prints it.
@@ -43,16 +36,10 @@ async fn route_options_and_multipath_reach_the_kernel() {
     }
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
-    let inst = common::unique("t");
-    let eng = engine(&home, &inst);
+    let eng = engine(&home);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
-    let target = NsTarget::Name(c.name.clone());
+    bridge(&eng, &br).await;
+    let target = target(&c);
     // eth1 first: eth0's routes name it.
     let outer1 = common::unique("o");
     eng.create_link(
@@ -148,18 +135,13 @@ async fn refused_route_is_an_error_naming_it() {
     }
     let home = Netns::new(&common::unique("clh"));
     let c = Netns::new(&common::unique("clc"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
     let mut s = veth("eth0", &common::unique("o"), &br, "10.73.0.1/24");
     s.routes = vec![parse_route("10.90.0.0/16 via 192.0.2.1 table 100").unwrap()];
     let err = eng
-        .create_link(&NsTarget::Name(c.name.clone()), "c:eth0", &s)
+        .create_link(&target(&c), "c:eth0", &s)
         .await
         .unwrap_err();
     assert!(

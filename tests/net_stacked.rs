@@ -4,9 +4,11 @@
 
 mod common;
 
+use common::engine::{bridge, config_in, target};
 use common::netns::Netns;
+use common::spec::tunnel;
 use conlink::net::spec::{IpvlanMode, LinkKind, LinkSpec, MacvlanMode};
-use conlink::net::{Engine, EngineConfig, NetError, NsTarget};
+use conlink::net::{Engine, NetError};
 
 fn spec(kind: LinkKind, dev: &str, parent: &str, ip: Option<&str>) -> LinkSpec {
     LinkSpec {
@@ -37,10 +39,9 @@ fn setup() -> (Netns, Netns, Engine) {
     host.ok(&["link", "set", "p0", "up"]);
     ext.ok(&["addr", "add", "10.64.0.100/24", "dev", "x0"]);
     ext.ok(&["link", "set", "x0", "up"]);
-    let mut cfg = EngineConfig::new(&common::unique("t"));
-    cfg.home = NsTarget::Name(host.name.clone());
-    cfg.host = NsTarget::Name(host.name.clone());
-    let eng = Engine::new(cfg).unwrap();
+    let mut cfg = config_in(&host, &common::unique("t"));
+    cfg.host = target(&host);
+    let eng = Engine::new(cfg).expect("engine");
     (host, ext, eng)
 }
 
@@ -68,10 +69,7 @@ async fn macvlan_and_macvtap_on_host_parent() {
     );
     m.mac = Some("c2:00:00:64:00:01".parse().unwrap());
     m.mtu = Some(1400);
-    let made = eng
-        .create_link(&NsTarget::Name(c1.name.clone()), "c1:eth0", &m)
-        .await
-        .unwrap();
+    let made = eng.create_link(&target(&c1), "c1:eth0", &m).await.unwrap();
     assert_eq!(made.outer, None);
     let l = c1.link("eth0");
     assert_eq!(l["linkinfo"]["info_kind"], "macvlan", "{l}");
@@ -92,9 +90,7 @@ async fn macvlan_and_macvtap_on_host_parent() {
         "p0",
         Some("10.64.0.2/24"),
     );
-    eng.create_link(&NsTarget::Name(c2.name.clone()), "c2:tap0", &t)
-        .await
-        .unwrap();
+    eng.create_link(&target(&c2), "c2:tap0", &t).await.unwrap();
     let l = c2.link("tap0");
     assert_eq!(l["linkinfo"]["info_kind"], "macvtap", "{l}");
     assert_eq!(l["linkinfo"]["info_data"]["mode"], "vepa");
@@ -122,7 +118,7 @@ async fn macvlan_and_macvtap_on_host_parent() {
     );
     big.mtu = Some(9000);
     let err = eng
-        .create_link(&NsTarget::Name(c1.name.clone()), "c1:eth1", &big)
+        .create_link(&target(&c1), "c1:eth1", &big)
         .await
         .unwrap_err();
     assert_eq!(
@@ -134,7 +130,7 @@ async fn macvlan_and_macvtap_on_host_parent() {
     // A missing parent is named.
     let err = eng
         .create_link(
-            &NsTarget::Name(c1.name.clone()),
+            &target(&c1),
             "c1:eth2",
             &spec(
                 LinkKind::Macvlan {
@@ -208,9 +204,7 @@ async fn kinds_the_kernel_lacks_are_reported() {
         if parent.is_none() {
             s.outer_dev = None;
         }
-        let res = eng
-            .create_link(&NsTarget::Name(c.name.clone()), &format!("c:{dev}"), &s)
-            .await;
+        let res = eng.create_link(&target(&c), &format!("c:{dev}"), &s).await;
         match (res, kernel_config_has(option)) {
             (Ok(_), Some(false)) => panic!("{module}: created although {option} is off"),
             (Ok(_), _) => assert!(c.has_link(&dev), "{module} link made"),
@@ -241,16 +235,11 @@ async fn netem_and_geneve_report_missing_modules() {
         return;
     }
     use conlink::net::netem::{Delay, Netem};
-    use conlink::net::spec::{BridgeSpec, ResolvedBridgeMode, TunnelKind, TunnelSpec};
+    use conlink::net::spec::TunnelKind;
     let (host, _ext, eng) = setup();
     let c = Netns::new(&common::unique("clc"));
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
     let mut s = spec(LinkKind::Veth, "eth0", "c-eth0", Some("10.68.0.1/24"));
     s.bridge = Some(br.clone());
     s.netem = Some(Netem {
@@ -261,9 +250,7 @@ async fn netem_and_geneve_report_missing_modules() {
         }),
         ..Default::default()
     });
-    let res = eng
-        .create_link(&NsTarget::Name(c.name.clone()), "c:eth0", &s)
-        .await;
+    let res = eng.create_link(&target(&c), "c:eth0", &s).await;
     match (res, kernel_config_has("CONFIG_NET_SCH_NETEM")) {
         (Ok(_), Some(false)) => panic!("netem applied although CONFIG_NET_SCH_NETEM is off"),
         (Ok(_), _) => {
@@ -283,14 +270,7 @@ async fn netem_and_geneve_report_missing_modules() {
             eprintln!("as expected on this kernel: {e}");
         }
     }
-    let t = TunnelSpec {
-        kind: TunnelKind::Geneve,
-        vni: 99,
-        remote: "192.0.2.7".parse().unwrap(),
-        bridge: br.clone(),
-        netem: None,
-        port: None,
-    };
+    let t = tunnel(TunnelKind::Geneve, 99, "192.0.2.7", &br);
     match (
         eng.create_tunnel(&t).await,
         kernel_config_has("CONFIG_GENEVE"),
@@ -318,25 +298,17 @@ async fn netem_distribution_tables_reach_the_kernel() {
         return;
     }
     use conlink::config::parse::netem::parse_netem;
-    use conlink::net::spec::{BridgeSpec, ResolvedBridgeMode};
     let (host, _ext, eng) = setup();
     let c = Netns::new(&common::unique("clc"));
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
     let mut s = spec(LinkKind::Veth, "eth0", "d-eth0", Some("10.68.1.1/24"));
     s.bridge = Some(br.clone());
     s.netem = Some(
         parse_netem("delay 40ms 10ms distribution paretonormal slot distribution normal 5ms 1ms")
             .unwrap(),
     );
-    let res = eng
-        .create_link(&NsTarget::Name(c.name.clone()), "c:eth0", &s)
-        .await;
+    let res = eng.create_link(&target(&c), "c:eth0", &s).await;
     match (res, kernel_config_has("CONFIG_NET_SCH_NETEM")) {
         (Ok(_), Some(false)) => panic!("netem applied although CONFIG_NET_SCH_NETEM is off"),
         (Ok(_), _) => {

@@ -4,11 +4,11 @@
 
 mod common;
 
+use common::engine::{bridge, engine, target, try_bridge};
 use common::netns::{Netns, capture, lldp_frame, send_frame};
-use common::spec::veth;
+use common::spec::{tunnel, veth};
 use conlink::net::route::{Route, RouteDst};
-use conlink::net::spec::{BridgeSpec, LinkSpec, ResolvedBridgeMode, TunnelKind, TunnelSpec};
-use conlink::net::{Engine, EngineConfig, NsTarget};
+use conlink::net::spec::{LinkSpec, ResolvedBridgeMode, TunnelKind};
 
 fn default_via(gw: &str) -> Route {
     Route {
@@ -23,25 +23,6 @@ fn default_via(gw: &str) -> Route {
     }
 }
 
-fn engine(home: &Netns) -> Engine {
-    let mut cfg = EngineConfig::new(&common::unique("t"));
-    cfg.home = NsTarget::Name(home.name.clone());
-    Engine::new(cfg).expect("engine")
-}
-
-fn target(ns: &Netns) -> NsTarget {
-    NsTarget::Name(ns.name.clone())
-}
-
-async fn bridge(eng: &Engine, name: &str, mode: ResolvedBridgeMode) {
-    eng.ensure_bridge(&BridgeSpec {
-        name: name.to_owned(),
-        mode,
-    })
-    .await
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_between_two_bridges() {
     if !common::require_root("router_between_two_bridges") {
@@ -54,8 +35,8 @@ async fn router_between_two_bridges() {
     r.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     let eng = engine(&home);
     let (bra, brb) = (common::unique("bra"), common::unique("brb"));
-    bridge(&eng, &bra, ResolvedBridgeMode::Linux).await;
-    bridge(&eng, &brb, ResolvedBridgeMode::Linux).await;
+    bridge(&eng, &bra).await;
+    bridge(&eng, &brb).await;
 
     let mut la = veth("eth0", "a-eth0", &bra, "10.61.1.1/24");
     la.routes = vec![default_via("10.61.1.254")];
@@ -99,8 +80,10 @@ async fn patch_passes_frames_a_bridge_drops() {
     let q2 = Netns::new(&common::unique("clq"));
     let eng = engine(&home);
     let (patch, br) = (common::unique("pt"), common::unique("br"));
-    bridge(&eng, &patch, ResolvedBridgeMode::Patch).await;
-    bridge(&eng, &br, ResolvedBridgeMode::Linux).await;
+    try_bridge(&eng, &patch, ResolvedBridgeMode::Patch)
+        .await
+        .unwrap();
+    bridge(&eng, &br).await;
     let mut s1 = veth("eth0", "p1-eth0", &patch, "10.62.0.1/24");
     s1.mac = Some("c2:00:00:62:00:01".parse().unwrap());
     eng.create_link(&target(&p1), "p1:eth0", &s1).await.unwrap();
@@ -201,26 +184,13 @@ async fn vxlan_between_two_hosts() {
     let c1 = Netns::new(&common::unique("clc"));
     let c2 = Netns::new(&common::unique("clc"));
     // Underlay: a veth between the two "hosts".
-    h1.ok(&[
-        "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &h2.name,
-    ]);
-    h1.ok(&["addr", "add", "192.168.231.1/24", "dev", "u0"]);
-    h2.ok(&["addr", "add", "192.168.231.2/24", "dev", "u0"]);
-    h1.ok(&["link", "set", "u0", "up"]);
-    h2.ok(&["link", "set", "u0", "up"]);
+    h1.veth_to("u0", "192.168.231.1/24", &h2, "u0", "192.168.231.2/24");
     let (e1, e2) = (engine(&h1), engine(&h2));
     let br = common::unique("br");
     for (e, remote) in [(&e1, "192.168.231.2"), (&e2, "192.168.231.1")] {
-        bridge(e, &br, ResolvedBridgeMode::Linux).await;
+        bridge(e, &br).await;
         let name = e
-            .create_tunnel(&TunnelSpec {
-                kind: TunnelKind::Vxlan,
-                vni: 4242,
-                remote: remote.parse().unwrap(),
-                bridge: br.clone(),
-                netem: None,
-                port: None,
-            })
+            .create_tunnel(&tunnel(TunnelKind::Vxlan, 4242, remote, &br))
             .await
             .unwrap();
         assert_eq!(name.as_str(), "vxlan-4242");
@@ -235,16 +205,9 @@ async fn vxlan_between_two_hosts() {
     );
     assert_eq!(v["master"], br.as_str());
     // An explicit `port` is the device's UDP port.
-    e1.create_tunnel(&TunnelSpec {
-        kind: TunnelKind::Vxlan,
-        vni: 4243,
-        remote: "192.168.231.2".parse().unwrap(),
-        bridge: br.clone(),
-        netem: None,
-        port: Some(4789),
-    })
-    .await
-    .unwrap();
+    let mut t = tunnel(TunnelKind::Vxlan, 4243, "192.168.231.2", &br);
+    t.port = Some(4789);
+    e1.create_tunnel(&t).await.unwrap();
     assert_eq!(h1.link("vxlan-4243")["linkinfo"]["info_data"]["port"], 4789);
 
     let mut s1 = veth("eth0", "c1-eth0", &br, "10.63.0.1/24");

@@ -3,19 +3,13 @@
 
 mod common;
 
+use common::engine::{bridge, engine, engine_in, target};
 use common::netns::Netns;
 use common::spec::veth;
+use conlink::net::NsTarget;
 use conlink::net::addr::IfName;
 use conlink::net::ethtool::OffloadFeature;
 use conlink::net::route::{Route, RouteDst};
-use conlink::net::spec::{BridgeSpec, ResolvedBridgeMode};
-use conlink::net::{Engine, EngineConfig, NsTarget};
-
-fn engine(home: &Netns, instance: &str) -> Engine {
-    let mut cfg = EngineConfig::new(instance);
-    cfg.home = NsTarget::Name(home.name.clone());
-    Engine::new(cfg).expect("engine")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn veth_with_ip_mac_mtu_route_on_bridge() {
@@ -26,14 +20,9 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
     let c1 = Netns::new(&common::unique("clc"));
     let c2 = Netns::new(&common::unique("clc"));
     let inst = common::unique("t");
-    let eng = engine(&home, &inst);
+    let eng = engine_in(&home, &inst);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
 
     let mut s1 = veth("eth0", "c1-eth0", &br, "10.77.0.1/24");
     s1.mac = Some("c2:00:00:00:00:01".parse().unwrap());
@@ -48,15 +37,10 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
         scope: None,
         ..Default::default()
     }];
-    let made = eng
-        .create_link(&NsTarget::Name(c1.name.clone()), "c1:eth0", &s1)
-        .await
-        .unwrap();
+    let made = eng.create_link(&target(&c1), "c1:eth0", &s1).await.unwrap();
     assert_eq!(made.outer, Some("c1-eth0".parse::<IfName>().unwrap()));
     let s2 = veth("eth0", "c2-eth0", &br, "10.77.0.2/24");
-    eng.create_link(&NsTarget::Name(c2.name.clone()), "c2:eth0", &s2)
-        .await
-        .unwrap();
+    eng.create_link(&target(&c2), "c2:eth0", &s2).await.unwrap();
 
     // Inner end: name, MAC, MTU, up, address, route.
     let l = c1.link("eth0");
@@ -124,7 +108,7 @@ async fn veth_with_ip_mac_mtu_route_on_bridge() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("tx-checksumming: off"), "{text}");
     }
-    let ns1 = eng.netns(&NsTarget::Name(c1.name.clone())).unwrap();
+    let ns1 = eng.netns(&target(&c1)).unwrap();
     assert!(!conlink::net::offload::get_in(&ns1, "eth0", OffloadFeature::Tx).unwrap());
 
     // Real traffic across the bridge.
@@ -155,14 +139,9 @@ async fn failed_link_is_rolled_back_and_names_container_dev() {
     }
     let home = Netns::new(&common::unique("clh"));
     let c1 = Netns::new(&common::unique("clc"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let br = common::unique("br");
-    eng.ensure_bridge(&BridgeSpec {
-        name: br.clone(),
-        mode: ResolvedBridgeMode::Linux,
-    })
-    .await
-    .unwrap();
+    bridge(&eng, &br).await;
     // A route through a gateway that is not on any connected network fails
     // after the veth exists: the veth must be gone afterwards.
     let mut s = veth("eth0", "c1-eth0", &br, "10.78.0.1/24");
@@ -177,7 +156,7 @@ async fn failed_link_is_rolled_back_and_names_container_dev() {
         ..Default::default()
     }];
     let err = eng
-        .create_link(&NsTarget::Name(c1.name.clone()), "web_1:eth0", &s)
+        .create_link(&target(&c1), "web_1:eth0", &s)
         .await
         .unwrap_err();
     let msg = err.to_string();
@@ -209,7 +188,7 @@ async fn pipelined_requests_get_their_own_answers() {
         return;
     }
     let home = Netns::new(&common::unique("clh"));
-    let eng = engine(&home, &common::unique("t"));
+    let eng = engine(&home);
     let rt = eng.home().rt();
     let lo = rt.index_of("lo").await.unwrap();
     let pending: Vec<Pending> = (0..3000u32)

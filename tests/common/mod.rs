@@ -5,9 +5,11 @@
 pub mod browser;
 pub mod compose;
 pub mod docker;
+pub mod engine;
 pub mod netns;
 pub mod sidecar;
 pub mod spec;
+pub mod tcp;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

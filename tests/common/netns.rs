@@ -198,6 +198,31 @@ impl Netns {
         self.json(&["link", "show", "dev", dev])[0].clone()
     }
 
+    /// A veth `dev` here whose peer `peer_dev` is in `peer`, each end with
+    /// its address (`a.b.c.d/n` or an IPv6 one, which skips duplicate
+    /// address detection so it works at once) and up.
+    pub fn veth_to(&self, dev: &str, addr: &str, peer: &Netns, peer_dev: &str, peer_addr: &str) {
+        self.ok(&[
+            "link", "add", dev, "type", "veth", "peer", "name", peer_dev, "netns", &peer.name,
+        ]);
+        for (ns, dev, addr) in [(self, dev, addr), (peer, peer_dev, peer_addr)] {
+            let mut args = vec!["addr", "add", addr, "dev", dev];
+            if addr.contains(':') {
+                args.push("nodad");
+            }
+            ns.ok(&args);
+            ns.ok(&["link", "set", dev, "up"]);
+        }
+    }
+
+    /// Whether nftables table `table` of `family` (`ip`, `ip6`) exists in
+    /// this namespace (`nft list table`).
+    pub fn has_nft_table(&self, family: &str, table: &str) -> bool {
+        self.exec(&["nft", "list", "table", family, table])
+            .status
+            .success()
+    }
+
     /// Whether a link named `dev` exists in this namespace.
     pub fn has_link(&self, dev: &str) -> bool {
         ip(&["-n", &self.name, "link", "show", "dev", dev])

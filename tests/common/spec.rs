@@ -1,6 +1,6 @@
 //! Link requests for tests that drive the link engine directly.
 
-use conlink::net::spec::{LinkKind, LinkSpec};
+use conlink::net::spec::{LinkKind, LinkSpec, TunnelKind, TunnelSpec};
 
 /// A veth link with an address, its outer end joining `bridge`; every other
 /// property empty (tests set what they check).
@@ -18,5 +18,18 @@ pub fn veth(dev: &str, outer: &str, bridge: &str, ip: &str) -> LinkSpec {
         offloads: vec![],
         nat: None,
         forwards: vec![],
+    }
+}
+
+/// A tunnel of `kind` to `remote` whose device joins `bridge`, on the
+/// kernel's default UDP port and without netem.
+pub fn tunnel(kind: TunnelKind, vni: u32, remote: &str, bridge: &str) -> TunnelSpec {
+    TunnelSpec {
+        kind,
+        vni,
+        remote: remote.parse().unwrap(),
+        bridge: bridge.to_owned(),
+        netem: None,
+        port: None,
     }
 }
